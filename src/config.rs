@@ -1,0 +1,146 @@
+//! The `dlsim serve --config FILE` format (TOML). Everything is optional: what is left out
+//! falls back to the built-in demo (users, library) and the documented defaults.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//! seed = 7
+//! idle_timeout_secs = 300
+//! emit_session_id = false
+//! body_limit_bytes = 1048576
+//!
+//! [prepare]
+//! requested_ms = 500   # time in PREPARE_REQUESTED
+//! preparing_ms = 2000  # then in PREPARING, then PREPARED
+//!
+//! [[users]]
+//! name = "alice@vsphere.local"
+//! password = "secret"
+//! privileges = ["ContentLibrary.DownloadSession"]
+//!
+//! [[libraries]]
+//! name = "isos"
+//! [[libraries.items]]
+//! name = "alpine"
+//! type = "iso"
+//! content_version = "3"
+//! checksum_algorithm = "SHA256"
+//! files = [{ name = "alpine.iso", size = 62914560 }]
+//! ```
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::engine::auth::User;
+use crate::engine::library::LibrarySpec;
+use crate::engine::PrepareTiming;
+use crate::server::{ServerConfig, DEFAULT_BODY_LIMIT};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub seed: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub emit_session_id: Option<bool>,
+    pub body_limit_bytes: Option<usize>,
+    pub prepare: Option<PrepareTiming>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub libraries: Vec<LibrarySpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid dlsim configuration: {message}")]
+    Parse { path: String, message: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Apply this file over a server configuration.
+    pub fn apply(self, config: &mut ServerConfig) -> Result<(), ConfigError> {
+        if let Some(l) = self.listen {
+            config.listen = l;
+        }
+        if let Some(s) = self.seed {
+            config.engine.seed = s;
+        }
+        if let Some(t) = self.idle_timeout_secs {
+            if t == 0 {
+                return Err(ConfigError::Invalid(
+                    "idle_timeout_secs must be at least 1".into(),
+                ));
+            }
+            config.engine.idle_timeout = Duration::from_secs(t);
+        }
+        if let Some(e) = self.emit_session_id {
+            config.engine.emit_session_id = e;
+        }
+        config.body_limit = self.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT);
+        if let Some(p) = self.prepare {
+            config.engine.prepare = p;
+        }
+        if !self.users.is_empty() {
+            config.engine.users = self.users;
+        }
+        if !self.libraries.is_empty() {
+            config.engine.libraries = self.libraries;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_example_parses_and_applies() {
+        let text = include_str!("config.rs")
+            .lines()
+            .skip_while(|l| !l.starts_with("//! ```toml"))
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| l.trim_start_matches("//!").trim_start())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let fc = FileConfig::parse(&text).unwrap();
+        let mut c = ServerConfig::default();
+        fc.apply(&mut c).unwrap();
+        assert_eq!(c.engine.seed, 7);
+        assert_eq!(c.engine.prepare.preparing_ms, 2000);
+        assert_eq!(c.engine.users[0].name, "alice@vsphere.local");
+        assert_eq!(c.engine.libraries[0].items[0].files[0].size, 62_914_560);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let err = FileConfig::parse("idle_timeout = 5").unwrap_err();
+        assert!(err.contains("idle_timeout"), "{err}");
+    }
+}

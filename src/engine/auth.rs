@@ -1,0 +1,110 @@
+//! Users, their privileges, and login sessions (`com.vmware.cis.session`).
+//!
+//! Credentials come from configuration; a login yields an opaque token that every later call
+//! presents. Privileges are the two the download-session API checks.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use crate::model::{SessionInfo, Timestamp};
+
+/// Needed to create and list download sessions.
+pub const PRIV_DOWNLOAD_SESSION: &str = "ContentLibrary.DownloadSession";
+/// Needed to prepare DIRECT (datastore) endpoints.
+pub const PRIV_READ_STORAGE: &str = "ContentLibrary.ReadStorage";
+
+/// A user as configured.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    #[serde(default = "all_privileges")]
+    pub privileges: Vec<String>,
+}
+
+fn all_privileges() -> Vec<String> {
+    vec![PRIV_DOWNLOAD_SESSION.into(), PRIV_READ_STORAGE.into()]
+}
+
+impl User {
+    pub fn new(name: &str, password: &str, privileges: &[&str]) -> Self {
+        User {
+            name: name.into(),
+            password: password.into(),
+            privileges: privileges.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+    pub fn has(&self, privilege: &str) -> bool {
+        self.privileges.iter().any(|p| p == privilege)
+    }
+}
+
+/// The demo users: an administrator with every privilege, and an operator without ReadStorage.
+pub fn demo_users() -> Vec<User> {
+    vec![
+        User::new(
+            DEMO_USER,
+            DEMO_PASSWORD,
+            &[PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE],
+        ),
+        User::new(
+            "operator@vsphere.local",
+            DEMO_PASSWORD,
+            &[PRIV_DOWNLOAD_SESSION],
+        ),
+    ]
+}
+
+pub const DEMO_USER: &str = "administrator@vsphere.local";
+pub const DEMO_PASSWORD: &str = "VMware1!";
+
+/// Who is calling: the authenticated user and what they may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: String,
+    pub privileges: Vec<String>,
+}
+
+impl Caller {
+    pub fn has(&self, privilege: &str) -> bool {
+        self.privileges.iter().any(|p| p == privilege)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: String,
+    pub created: Timestamp,
+    pub last_accessed: Timestamp,
+}
+
+impl Login {
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            user: self.user.clone(),
+            created_time: self.created,
+            last_accessed_time: self.last_accessed,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Logins {
+    by_token: HashMap<String, Login>,
+}
+
+impl Logins {
+    pub fn insert(&mut self, token: String, login: Login) {
+        self.by_token.insert(token, login);
+    }
+    pub fn touch(&mut self, token: &str, now: Timestamp) -> Option<&Login> {
+        let l = self.by_token.get_mut(token)?;
+        l.last_accessed = now;
+        Some(l)
+    }
+    pub fn remove(&mut self, token: &str) -> Option<Login> {
+        self.by_token.remove(token)
+    }
+}

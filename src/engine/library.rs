@@ -1,0 +1,351 @@
+//! The content library the fake serves: libraries, their items, and each item's files.
+//!
+//! It is read-only at run time and comes from configuration (or the built-in demo). Ids not
+//! given in configuration are derived from names, so the same file always yields the same ids.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sha1::{Digest, Sha1};
+
+use crate::model::{ChecksumAlgorithm, ItemModel, LibraryModel, LibraryType, Timestamp};
+
+/// One library as configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibrarySpec {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub items: Vec<ItemSpec>,
+}
+
+/// One library item as configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub item_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "default_content_version")]
+    pub content_version: String,
+    /// Algorithm of the checksum reported after a complete download (unset: SHA1).
+    #[serde(default)]
+    pub checksum_algorithm: Option<String>,
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
+}
+
+/// One file of an item as configured: its name and declared size in bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    pub name: String,
+    pub size: u64,
+}
+
+fn default_content_version() -> String {
+    "1".to_string()
+}
+
+/// A library item with its files, as the engine uses it.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub id: String,
+    pub library_id: String,
+    pub name: String,
+    pub item_type: Option<String>,
+    pub description: Option<String>,
+    pub content_version: String,
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    pub files: Vec<ItemFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ItemFile {
+    pub name: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Library {
+    id: String,
+    name: String,
+    description: Option<String>,
+    item_ids: Vec<String>,
+}
+
+/// The whole catalogue: libraries in configured order, items by id.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    libraries: Vec<Library>,
+    items: BTreeMap<String, Item>,
+    created: Timestamp,
+}
+
+/// Why a library configuration cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("two libraries or items share the id {0:?}; give each a unique id")]
+    DuplicateId(String),
+    #[error("item {item:?} lists the file {file:?} twice")]
+    DuplicateFile { item: String, file: String },
+    #[error(
+        "item {item:?} has an unsafe file name {file:?} (no '/', '\\', '..' or control characters)"
+    )]
+    UnsafeFileName { item: String, file: String },
+    #[error(
+        "item {item:?}: unknown checksum algorithm {algorithm:?} (use SHA1, MD5, SHA256 or SHA512)"
+    )]
+    UnknownAlgorithm { item: String, algorithm: String },
+    #[error("item {item:?}: file {file:?} is larger than 2^63-1 bytes")]
+    TooLarge { item: String, file: String },
+}
+
+/// A stable UUID-shaped id derived from a name.
+pub fn derived_id(kind: &str, name: &str) -> String {
+    let digest = Sha1::digest(format!("dlsim:{kind}:{name}").as_bytes());
+    let h: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Whether a file name is safe to serve and to put in a URI path segment.
+pub fn is_safe_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
+}
+
+impl Catalog {
+    pub fn new(specs: &[LibrarySpec], created: Timestamp) -> Result<Self, CatalogError> {
+        let mut libraries = Vec::new();
+        let mut items = BTreeMap::new();
+        let mut seen = std::collections::HashSet::new();
+        for spec in specs {
+            let lib_id = spec
+                .id
+                .clone()
+                .unwrap_or_else(|| derived_id("library", &spec.name));
+            if !seen.insert(lib_id.clone()) {
+                return Err(CatalogError::DuplicateId(lib_id));
+            }
+            let mut item_ids = Vec::new();
+            for it in &spec.items {
+                let id = it
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| derived_id("item", &format!("{}/{}", spec.name, it.name)));
+                if !seen.insert(id.clone()) {
+                    return Err(CatalogError::DuplicateId(id));
+                }
+                let checksum_algorithm = match &it.checksum_algorithm {
+                    None => None,
+                    Some(a) => Some(
+                        ChecksumAlgorithm::parse(&a.to_ascii_uppercase()).ok_or_else(|| {
+                            CatalogError::UnknownAlgorithm {
+                                item: it.name.clone(),
+                                algorithm: a.clone(),
+                            }
+                        })?,
+                    ),
+                };
+                let mut files: Vec<ItemFile> = Vec::new();
+                for f in &it.files {
+                    if !is_safe_file_name(&f.name) {
+                        return Err(CatalogError::UnsafeFileName {
+                            item: it.name.clone(),
+                            file: f.name.clone(),
+                        });
+                    }
+                    if files.iter().any(|g| g.name == f.name) {
+                        return Err(CatalogError::DuplicateFile {
+                            item: it.name.clone(),
+                            file: f.name.clone(),
+                        });
+                    }
+                    if i64::try_from(f.size).is_err() {
+                        return Err(CatalogError::TooLarge {
+                            item: it.name.clone(),
+                            file: f.name.clone(),
+                        });
+                    }
+                    files.push(ItemFile {
+                        name: f.name.clone(),
+                        size: f.size,
+                    });
+                }
+                item_ids.push(id.clone());
+                items.insert(
+                    id.clone(),
+                    Item {
+                        id,
+                        library_id: lib_id.clone(),
+                        name: it.name.clone(),
+                        item_type: it.item_type.clone(),
+                        description: it.description.clone(),
+                        content_version: it.content_version.clone(),
+                        checksum_algorithm,
+                        files,
+                    },
+                );
+            }
+            libraries.push(Library {
+                id: lib_id,
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                item_ids,
+            });
+        }
+        Ok(Catalog {
+            libraries,
+            items,
+            created,
+        })
+    }
+
+    pub fn library_ids(&self) -> Vec<String> {
+        self.libraries.iter().map(|l| l.id.clone()).collect()
+    }
+
+    pub fn library(&self, id: &str) -> Option<LibraryModel> {
+        let l = self.libraries.iter().find(|l| l.id == id)?;
+        Some(LibraryModel {
+            id: l.id.clone(),
+            name: l.name.clone(),
+            library_type: LibraryType::Local,
+            description: l.description.clone(),
+            creation_time: self.created,
+            last_modified_time: self.created,
+            version: "1".to_string(),
+        })
+    }
+
+    /// Item ids of a library, or `None` if there is no such library.
+    pub fn item_ids(&self, library_id: &str) -> Option<Vec<String>> {
+        self.libraries
+            .iter()
+            .find(|l| l.id == library_id)
+            .map(|l| l.item_ids.clone())
+    }
+
+    pub fn item(&self, id: &str) -> Option<&Item> {
+        self.items.get(id)
+    }
+
+    pub fn item_model(&self, id: &str) -> Option<ItemModel> {
+        let it = self.items.get(id)?;
+        Some(ItemModel {
+            id: it.id.clone(),
+            library_id: it.library_id.clone(),
+            name: it.name.clone(),
+            item_type: it.item_type.clone(),
+            description: it.description.clone(),
+            content_version: it.content_version.clone(),
+            metadata_version: "1".to_string(),
+            version: "1".to_string(),
+            size: it.files.iter().map(|f| f.size as i64).sum(),
+            cached: true,
+            creation_time: self.created,
+            last_modified_time: self.created,
+        })
+    }
+}
+
+/// The built-in demo library `dlsim serve` uses with no configuration.
+pub fn demo_library() -> Vec<LibrarySpec> {
+    let file = |name: &str, size: u64| FileSpec {
+        name: name.to_string(),
+        size,
+    };
+    vec![LibrarySpec {
+        id: Some(DEMO_LIBRARY_ID.to_string()),
+        name: "dlsim-demo".to_string(),
+        description: Some("Built-in demo library of dlsim".to_string()),
+        items: vec![
+            ItemSpec {
+                id: Some(DEMO_OVF_ITEM_ID.to_string()),
+                name: "photon-5-ovf".to_string(),
+                item_type: Some("ovf".to_string()),
+                description: Some("Photon OS 5 appliance (OVF template)".to_string()),
+                content_version: "2".to_string(),
+                checksum_algorithm: None,
+                files: vec![
+                    file("photon-5.ovf", 9_412),
+                    file("photon-5.mf", 236),
+                    file("photon-5-disk1.vmdk", 1_073_741_824),
+                ],
+            },
+            ItemSpec {
+                id: Some(DEMO_ISO_ITEM_ID.to_string()),
+                name: "ubuntu-24.04-server-iso".to_string(),
+                item_type: Some("iso".to_string()),
+                description: Some("Ubuntu 24.04 live server installer".to_string()),
+                content_version: "1".to_string(),
+                checksum_algorithm: Some("SHA256".to_string()),
+                files: vec![file("ubuntu-24.04-live-server-amd64.iso", 2_754_981_888)],
+            },
+        ],
+    }]
+}
+
+/// Id of the demo library.
+pub const DEMO_LIBRARY_ID: &str = "6f0c5d2e-8a1b-4c3d-9e7f-0a1b2c3d4e5f";
+/// Id of the demo OVF template item (`.ovf`, `.mf`, 1 GiB disk).
+pub const DEMO_OVF_ITEM_ID: &str = "b1e2c3d4-5f60-4718-8a9b-0c1d2e3f4a5b";
+/// Id of the demo ISO item.
+pub const DEMO_ISO_ITEM_ID: &str = "c2f3d4e5-6a71-4829-9bac-1d2e3f4a5b6c";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_library_loads_with_stable_ids() {
+        let c = Catalog::new(&demo_library(), Timestamp(0)).unwrap();
+        assert_eq!(c.library_ids(), vec![DEMO_LIBRARY_ID.to_string()]);
+        let items = c.item_ids(DEMO_LIBRARY_ID).unwrap();
+        assert_eq!(items, vec![DEMO_OVF_ITEM_ID, DEMO_ISO_ITEM_ID]);
+        assert_eq!(c.item(DEMO_OVF_ITEM_ID).unwrap().files.len(), 3);
+    }
+
+    #[test]
+    fn derived_ids_are_stable_and_uuid_shaped() {
+        let a = derived_id("item", "x");
+        assert_eq!(a, derived_id("item", "x"));
+        assert_ne!(a, derived_id("item", "y"));
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+    }
+
+    #[test]
+    fn unsafe_names_and_duplicates_are_refused() {
+        let mut specs = demo_library();
+        specs[0].items[0].files[0].name = "../../etc/passwd".into();
+        assert!(matches!(
+            Catalog::new(&specs, Timestamp(0)),
+            Err(CatalogError::UnsafeFileName { .. })
+        ));
+        let mut specs = demo_library();
+        specs[0].items[1].id = specs[0].items[0].id.clone();
+        assert!(matches!(
+            Catalog::new(&specs, Timestamp(0)),
+            Err(CatalogError::DuplicateId(_))
+        ));
+    }
+}

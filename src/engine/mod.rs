@@ -1,0 +1,529 @@
+//! The engine: every operation of the contract as a transition over one store.
+//!
+//! It knows the lifecycle rules and nothing of HTTP or JSON: inputs are model values, outputs are
+//! model values or a [`VapiError`]. Time comes only from its [`Clock`], ids only from its seeded
+//! random source, so the same calls with the same seed and clock give the same answers.
+
+pub mod auth;
+pub mod clock;
+pub mod errors;
+pub mod library;
+pub mod sessions;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Deserialize;
+
+use crate::model::{
+    DownloadSessionModel, EndpointType, FileInfo, ItemModel, LibraryModel, PrepareStatus,
+    SessionInfo, State, Timestamp, TransferEndpoint, VapiError,
+};
+use auth::{Caller, Login, Logins, User, PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE};
+pub use clock::Clock;
+use library::{Catalog, CatalogError, LibrarySpec};
+use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
+
+/// How long a prepare request stays in each intermediate status (instant by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareTiming {
+    /// Time spent in PREPARE_REQUESTED, in milliseconds.
+    #[serde(default)]
+    pub requested_ms: u64,
+    /// Time spent in PREPARING, in milliseconds.
+    #[serde(default)]
+    pub preparing_ms: u64,
+}
+
+/// Everything the engine needs to know up front.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// A session with no keep-alive for this long expires (default 300 s).
+    pub idle_timeout: Duration,
+    pub prepare: PrepareTiming,
+    pub users: Vec<User>,
+    pub libraries: Vec<LibrarySpec>,
+    /// Seed of every id and token the engine makes.
+    pub seed: u64,
+    /// Base of download URIs, e.g. `http://127.0.0.1:8080` (no trailing slash).
+    pub endpoint_base: String,
+    /// Reported as `ssl_certificate_thumbprint` on download endpoints, when serving TLS.
+    pub endpoint_thumbprint: Option<String>,
+    /// Whether `get` includes the session `id` (documented as absent; vcsim includes it).
+    pub emit_session_id: bool,
+    /// Datastore UUID used in DIRECT (`ds://`) endpoint URIs.
+    pub datastore_uuid: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            idle_timeout: Duration::from_secs(300),
+            prepare: PrepareTiming::default(),
+            users: auth::demo_users(),
+            libraries: library::demo_library(),
+            seed: 0,
+            endpoint_base: "http://127.0.0.1:8080".to_string(),
+            endpoint_thumbprint: None,
+            emit_session_id: false,
+            datastore_uuid: "5f1e2d3c-4b5a6978-1a2b-3c4d5e6f7a8b".to_string(),
+        }
+    }
+}
+
+/// The state behind one fake server.
+#[derive(Debug)]
+pub struct Engine {
+    clock: Clock,
+    config: EngineConfig,
+    catalog: Catalog,
+    store: Mutex<Store>,
+}
+
+#[derive(Debug)]
+struct Store {
+    sessions: SessionStore,
+    logins: Logins,
+    rng: StdRng,
+}
+
+impl Store {
+    fn hex_token(&mut self) -> String {
+        format!("{:032x}", self.rng.random::<u128>())
+    }
+    fn uuid(&mut self) -> String {
+        // Random UUID (version 4, RFC 4122 variant) from the seeded source.
+        let n = (self.rng.random::<u128>() & !(0xF000u128 << 64) & !(0xC000u128 << 48))
+            | (0x4000u128 << 64)
+            | (0x8000u128 << 48);
+        let h = format!("{n:032x}");
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig, clock: Clock) -> Result<Self, CatalogError> {
+        let catalog = Catalog::new(&config.libraries, clock.now())?;
+        let rng = StdRng::seed_from_u64(config.seed);
+        Ok(Engine {
+            clock,
+            config,
+            catalog,
+            store: Mutex::new(Store {
+                sessions: SessionStore::default(),
+                logins: Logins::default(),
+                rng,
+            }),
+        })
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Lock the store after purging every session that expired by now.
+    fn store(&self) -> (MutexGuard<'_, Store>, Timestamp) {
+        let now = self.clock.now();
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        store.sessions.purge_expired(now);
+        (store, now)
+    }
+
+    fn idle_ms(&self) -> i64 {
+        i64::try_from(self.config.idle_timeout.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    // ---- login sessions (com.vmware.cis.session) ----
+
+    /// Check credentials and open a login session; returns its token.
+    pub fn login(&self, user: &str, password: &str) -> Result<String, VapiError> {
+        let found = self
+            .config
+            .users
+            .iter()
+            .find(|u| u.name == user && u.password == password);
+        let Some(u) = found else {
+            return Err(errors::unauthenticated(
+                "the user name or password is not valid.",
+            ));
+        };
+        let (mut store, now) = self.store();
+        let token = store.hex_token();
+        store.logins.insert(
+            token.clone(),
+            Login {
+                user: u.name.clone(),
+                created: now,
+                last_accessed: now,
+            },
+        );
+        Ok(token)
+    }
+
+    /// Resolve a login token to its caller.
+    pub fn authenticate(&self, token: &str) -> Result<Caller, VapiError> {
+        let (mut store, now) = self.store();
+        let login = store
+            .logins
+            .touch(token, now)
+            .ok_or_else(|| errors::unauthenticated("the session id is missing or not valid."))?;
+        let user = login.user.clone();
+        let privileges = self
+            .config
+            .users
+            .iter()
+            .find(|u| u.name == user)
+            .map(|u| u.privileges.clone())
+            .unwrap_or_default();
+        Ok(Caller { user, privileges })
+    }
+
+    pub fn session_info(&self, token: &str) -> Result<SessionInfo, VapiError> {
+        let (mut store, now) = self.store();
+        store
+            .logins
+            .touch(token, now)
+            .map(Login::info)
+            .ok_or_else(|| errors::unauthenticated("the session id is missing or not valid."))
+    }
+
+    pub fn logout(&self, token: &str) -> Result<(), VapiError> {
+        let (mut store, _) = self.store();
+        store
+            .logins
+            .remove(token)
+            .map(|_| ())
+            .ok_or_else(|| errors::unauthenticated("the session id is missing or not valid."))
+    }
+
+    // ---- library discovery ----
+
+    pub fn library_ids(&self) -> Vec<String> {
+        self.catalog.library_ids()
+    }
+
+    pub fn library(&self, id: &str) -> Result<LibraryModel, VapiError> {
+        self.catalog
+            .library(id)
+            .ok_or_else(|| errors::library_not_found(id))
+    }
+
+    pub fn item_ids(&self, library_id: &str) -> Result<Vec<String>, VapiError> {
+        self.catalog
+            .item_ids(library_id)
+            .ok_or_else(|| errors::library_not_found(library_id))
+    }
+
+    pub fn item(&self, id: &str) -> Result<ItemModel, VapiError> {
+        self.catalog
+            .item_model(id)
+            .ok_or_else(|| errors::item_not_found(id))
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    // ---- DownloadSession ----
+
+    /// `create`: a new ACTIVE session on an item; the same client token returns the same session.
+    pub fn create(
+        &self,
+        caller: &Caller,
+        client_token: Option<&str>,
+        spec: &DownloadSessionModel,
+    ) -> Result<String, VapiError> {
+        let item_id = spec
+            .library_item_id
+            .as_deref()
+            .ok_or_else(errors::missing_item_id)?;
+        let item = self
+            .catalog
+            .item(item_id)
+            .ok_or_else(|| errors::item_not_found(item_id))?;
+        if !caller.has(PRIV_DOWNLOAD_SESSION) {
+            return Err(errors::no_privilege(
+                &caller.user,
+                PRIV_DOWNLOAD_SESSION,
+                item_id,
+            ));
+        }
+        let (mut store, now) = self.store();
+        if let Some(token) = client_token {
+            if let Some(existing) = store.sessions.by_client_token(&caller.user, token) {
+                return Ok(existing.id.clone());
+            }
+        }
+        let id = store.uuid();
+        let content_token = store.hex_token();
+        store.sessions.insert(Session {
+            id: id.clone(),
+            owner: caller.user.clone(),
+            item_id: item.id.clone(),
+            content_version: item.content_version.clone(),
+            client_token: client_token.map(str::to_string),
+            state: State::Active,
+            progress: 0,
+            error_message: None,
+            expires: now.plus_millis(self.idle_ms()),
+            content_token,
+            may_read_storage: caller.has(PRIV_READ_STORAGE),
+            files: item
+                .files
+                .iter()
+                .map(|f| SessionFile {
+                    name: f.name.clone(),
+                    size: f.size,
+                    prepare: None,
+                })
+                .collect(),
+        });
+        Ok(id)
+    }
+
+    /// `get`: the session's current model, in any state.
+    pub fn get(&self, _caller: &Caller, id: &str) -> Result<DownloadSessionModel, VapiError> {
+        let (store, _) = self.store();
+        let s = store
+            .sessions
+            .get(id)
+            .ok_or_else(|| errors::session_not_found(id))?;
+        Ok(DownloadSessionModel {
+            id: self.config.emit_session_id.then(|| s.id.clone()),
+            library_item_id: Some(s.item_id.clone()),
+            library_item_content_version: Some(s.content_version.clone()),
+            error_message: s.error_message.clone(),
+            client_progress: Some(s.progress),
+            state: Some(s.state),
+            expiration_time: Some(s.expires),
+        })
+    }
+
+    /// `list`: the caller's sessions, optionally only those of one item.
+    pub fn list(&self, caller: &Caller, item_id: Option<&str>) -> Result<Vec<String>, VapiError> {
+        if let Some(item) = item_id {
+            if self.catalog.item(item).is_none() {
+                return Err(errors::item_not_found(item));
+            }
+        }
+        let (store, _) = self.store();
+        Ok(store.sessions.ids_of(&caller.user, item_id))
+    }
+
+    /// `keep_alive`: extend an ACTIVE session's life and optionally record progress.
+    pub fn keep_alive(
+        &self,
+        _caller: &Caller,
+        id: &str,
+        progress: Option<i64>,
+    ) -> Result<(), VapiError> {
+        let (mut store, now) = self.store();
+        let s = active(&mut store.sessions, id, "keep alive")?;
+        if let Some(p) = progress {
+            if !(0..=100).contains(&p) {
+                return Err(errors::progress_out_of_range(p));
+            }
+            if p < s.progress {
+                return Err(errors::progress_went_down(p, s.progress));
+            }
+            s.progress = p;
+        }
+        let expires = now.plus_millis(self.idle_ms());
+        store.sessions.set_expiry(id, expires);
+        Ok(())
+    }
+
+    /// `cancel`: ACTIVE → CANCELED; download URIs stop working.
+    pub fn cancel(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
+        let (mut store, _) = self.store();
+        let s = active(&mut store.sessions, id, "cancel")?;
+        s.state = State::Canceled;
+        Ok(())
+    }
+
+    /// `fail`: ACTIVE → ERROR with the client's message (not localized).
+    pub fn fail(&self, _caller: &Caller, id: &str, message: &str) -> Result<(), VapiError> {
+        let (mut store, _) = self.store();
+        let s = active(&mut store.sessions, id, "fail")?;
+        s.state = State::Error;
+        s.error_message = Some(errors::client_failed(message));
+        Ok(())
+    }
+
+    /// `delete`: remove a session in any state.
+    pub fn delete(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
+        let (mut store, _) = self.store();
+        store
+            .sessions
+            .remove(id)
+            .map(|_| ())
+            .ok_or_else(|| errors::session_not_found(id))
+    }
+
+    // ---- downloadsession.File ----
+
+    /// `File.list`: every file of the session's item with its status.
+    pub fn file_list(&self, _caller: &Caller, id: &str) -> Result<Vec<FileInfo>, VapiError> {
+        let (store, now) = self.store();
+        let s = store
+            .sessions
+            .get(id)
+            .ok_or_else(|| errors::session_not_found(id))?;
+        Ok(s.files.iter().map(|f| self.file_info(s, f, now)).collect())
+    }
+
+    /// `File.get`: one file's status; an unknown name is InvalidArgument.
+    pub fn file_get(&self, _caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
+        let (store, now) = self.store();
+        let s = store
+            .sessions
+            .get(id)
+            .ok_or_else(|| errors::session_not_found(id))?;
+        let f = s
+            .files
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| errors::file_not_found(id, name))?;
+        Ok(self.file_info(s, f, now))
+    }
+
+    /// `File.prepare`: request preparation (HTTPS unless told otherwise); returns the status.
+    pub fn file_prepare(
+        &self,
+        _caller: &Caller,
+        id: &str,
+        name: &str,
+        endpoint_type: Option<EndpointType>,
+    ) -> Result<FileInfo, VapiError> {
+        let endpoint = endpoint_type.unwrap_or(EndpointType::Https);
+        let (mut store, now) = self.store();
+        let s = store
+            .sessions
+            .get_mut(id)
+            .ok_or_else(|| errors::session_not_found(id))?;
+        let pos = s
+            .files
+            .iter()
+            .position(|f| f.name == name)
+            .ok_or_else(|| errors::file_not_found(id, name))?;
+        if s.state != State::Active {
+            return Err(errors::not_active(id, s.state, "prepare a file of"));
+        }
+        if endpoint == EndpointType::Direct && !s.may_read_storage {
+            return Err(errors::no_privilege(&s.owner, PRIV_READ_STORAGE, id));
+        }
+        let file = &mut s.files[pos];
+        match file.prepare {
+            Some(p) if p.endpoint == endpoint => {}
+            _ => file.prepare = Some(PrepareRequest { at: now, endpoint }),
+        }
+        let s = store.sessions.get(id).expect("session looked up above");
+        Ok(self.file_info(s, &s.files[pos], now))
+    }
+
+    fn file_info(&self, s: &Session, f: &SessionFile, now: Timestamp) -> FileInfo {
+        let status = match f.prepare {
+            None => PrepareStatus::Unprepared,
+            Some(p) => {
+                let elapsed = u64::try_from(now.millis() - p.at.millis()).unwrap_or(0);
+                let t = self.config.prepare;
+                if elapsed < t.requested_ms {
+                    PrepareStatus::PrepareRequested
+                } else if elapsed < t.requested_ms.saturating_add(t.preparing_ms) {
+                    PrepareStatus::Preparing
+                } else {
+                    PrepareStatus::Prepared
+                }
+            }
+        };
+        let prepared = status == PrepareStatus::Prepared;
+        FileInfo {
+            name: f.name.clone(),
+            size: prepared.then_some(f.size as i64),
+            bytes_transferred: 0,
+            status,
+            download_endpoint: match f.prepare {
+                Some(p) if prepared => Some(self.endpoint(s, &f.name, p.endpoint)),
+                _ => None,
+            },
+            checksum_info: None,
+            error_message: None,
+        }
+    }
+
+    fn endpoint(&self, s: &Session, file: &str, kind: EndpointType) -> TransferEndpoint {
+        let name = encode_segment(file);
+        match kind {
+            EndpointType::Https => TransferEndpoint {
+                uri: format!(
+                    "{}/cls/data/{}/{}",
+                    self.config.endpoint_base, s.content_token, name
+                ),
+                ssl_certificate_thumbprint: self.config.endpoint_thumbprint.clone(),
+                ssl_certificate: None,
+            },
+            EndpointType::Direct => {
+                let library = self
+                    .catalog
+                    .item(&s.item_id)
+                    .map(|i| i.library_id.clone())
+                    .unwrap_or_default();
+                TransferEndpoint {
+                    uri: format!(
+                        "ds:///vmfs/volumes/{}/contentlib-{}/{}/{}",
+                        self.config.datastore_uuid, library, s.item_id, name
+                    ),
+                    ssl_certificate_thumbprint: None,
+                    ssl_certificate: None,
+                }
+            }
+        }
+    }
+
+    /// Number of live download sessions (after expiry).
+    pub fn session_count(&self) -> usize {
+        self.store().0.sessions.len()
+    }
+}
+
+/// The session if it exists and is ACTIVE; NotFound or NotAllowedInCurrentState otherwise.
+fn active<'a>(
+    sessions: &'a mut SessionStore,
+    id: &str,
+    operation: &str,
+) -> Result<&'a mut Session, VapiError> {
+    let s = sessions
+        .get_mut(id)
+        .ok_or_else(|| errors::session_not_found(id))?;
+    if s.state != State::Active {
+        return Err(errors::not_active(id, s.state, operation));
+    }
+    Ok(s)
+}
+
+/// Percent-encode a file name for a URI path segment (RFC 3986 unreserved characters stay).
+fn encode_segment(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,127 @@
+//! The download-session store: sessions by id, an expiry index, and the client-token index.
+//!
+//! Expiry follows mini-redis: a `BTreeSet<(deadline, id)>` ordered by time, purged of everything
+//! due whenever the engine is consulted, so expired sessions vanish exactly when the clock says.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::model::{EndpointType, LocalizableMessage, State, Timestamp};
+
+/// One download session, as the engine keeps it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub owner: String,
+    pub item_id: String,
+    pub content_version: String,
+    pub client_token: Option<String>,
+    pub state: State,
+    pub progress: i64,
+    pub error_message: Option<LocalizableMessage>,
+    pub expires: Timestamp,
+    /// Secret path segment of this session's download URIs; revoked when the session ends.
+    pub content_token: String,
+    /// Whether the creator held ContentLibrary.ReadStorage (needed for DIRECT endpoints).
+    pub may_read_storage: bool,
+    pub files: Vec<SessionFile>,
+}
+
+/// A file of a session and how far its preparation went.
+#[derive(Debug, Clone)]
+pub struct SessionFile {
+    pub name: String,
+    pub size: u64,
+    pub prepare: Option<PrepareRequest>,
+}
+
+/// A prepare request: when it was made and for which endpoint type.
+#[derive(Debug, Clone, Copy)]
+pub struct PrepareRequest {
+    pub at: Timestamp,
+    pub endpoint: EndpointType,
+}
+
+#[derive(Debug, Default)]
+pub struct SessionStore {
+    by_id: HashMap<String, Session>,
+    expiry: BTreeSet<(Timestamp, String)>,
+    by_token: HashMap<(String, String), String>,
+}
+
+impl SessionStore {
+    /// Remove every session whose expiration time lies before `now`; returns how many.
+    pub fn purge_expired(&mut self, now: Timestamp) -> usize {
+        let mut purged = 0;
+        while let Some((deadline, _)) = self.expiry.first() {
+            if *deadline >= now {
+                break;
+            }
+            if let Some((_, id)) = self.expiry.pop_first() {
+                self.remove(&id);
+                purged += 1;
+            }
+        }
+        purged
+    }
+
+    pub fn insert(&mut self, s: Session) {
+        self.expiry.insert((s.expires, s.id.clone()));
+        if let Some(t) = &s.client_token {
+            self.by_token
+                .insert((s.owner.clone(), t.clone()), s.id.clone());
+        }
+        self.by_id.insert(s.id.clone(), s);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Session> {
+        self.by_id.get(id)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut Session> {
+        self.by_id.get_mut(id)
+    }
+
+    /// The session an owner created earlier with this client token, if it still exists.
+    pub fn by_client_token(&self, owner: &str, token: &str) -> Option<&Session> {
+        let id = self.by_token.get(&(owner.to_string(), token.to_string()))?;
+        self.by_id.get(id)
+    }
+
+    /// Move a session's expiration time, keeping the index in step.
+    pub fn set_expiry(&mut self, id: &str, expires: Timestamp) {
+        if let Some(s) = self.by_id.get_mut(id) {
+            self.expiry.remove(&(s.expires, id.to_string()));
+            s.expires = expires;
+            self.expiry.insert((expires, id.to_string()));
+        }
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<Session> {
+        let s = self.by_id.remove(id)?;
+        self.expiry.remove(&(s.expires, s.id.clone()));
+        if let Some(t) = &s.client_token {
+            self.by_token.remove(&(s.owner.clone(), t.clone()));
+        }
+        Some(s)
+    }
+
+    /// Ids of the sessions owned by `owner`, sorted, optionally only those of one item.
+    pub fn ids_of(&self, owner: &str, item: Option<&str>) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .by_id
+            .values()
+            .filter(|s| s.owner == owner && item.is_none_or(|i| s.item_id == i))
+            .map(|s| s.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}

@@ -1,0 +1,178 @@
+//! The HTTP server: glues routes to the engine and the wire forms.
+//!
+//! [`start`] binds first and builds the engine second, so download URIs name the real address
+//! even when the port was 0. The returned [`RunningServer`] shuts down gracefully on request.
+
+pub mod api;
+pub mod auth;
+pub mod respond;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::engine::library::CatalogError;
+use crate::engine::{Clock, Engine, EngineConfig};
+
+/// Shared by every handler.
+#[derive(Debug)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// How to run one server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub engine: EngineConfig,
+    pub clock: Clock,
+    pub body_limit: usize,
+}
+
+/// Default request body limit: 1 MiB (the API's bodies are tiny).
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            engine: EngineConfig::default(),
+            clock: Clock::real(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source} (is another server using the port? try --listen 127.0.0.1:0)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the library configuration is not valid: {0}")]
+    Catalog(#[from] CatalogError),
+}
+
+/// A server running in the background of the current tokio runtime.
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    base_url: String,
+    engine: Arc<Engine>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    /// `http://host:port`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Stop accepting connections, let in-flight requests finish, and wait for the server.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            None => Ok(()),
+        }
+    }
+
+    /// Serve until `signal` completes, then shut down gracefully.
+    pub async fn run_until(
+        self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The whole application: every wire form's routes plus the safety nets.
+pub fn router(state: Arc<AppState>) -> Router {
+    api::routes()
+        .fallback(respond::not_found)
+        .method_not_allowed_fallback(respond::method_not_allowed)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(respond::panic_response))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Bind, build the engine for the bound address, and serve in the background.
+pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let base_url = base_url_for(addr);
+    config.engine.endpoint_base = base_url.clone();
+    let engine = Arc::new(Engine::new(config.engine, config.clock)?);
+    let state = Arc::new(AppState {
+        engine: engine.clone(),
+        body_limit: config.body_limit,
+    });
+    let app = router(state);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        base_url,
+        engine,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
+
+/// The URL clients use for a bound address; an unspecified IP is reached through loopback.
+fn base_url_for(addr: SocketAddr) -> String {
+    let ip = if addr.ip().is_unspecified() {
+        match addr {
+            SocketAddr::V4(_) => "127.0.0.1".to_string(),
+            SocketAddr::V6(_) => "[::1]".to_string(),
+        }
+    } else {
+        match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        }
+    };
+    format!("http://{ip}:{}", addr.port())
+}

@@ -1,0 +1,91 @@
+//! The current REST form (`/api/...`): bare bodies, maps as JSON objects, 201/200/204.
+//!
+//! Errors are the bare standard-error struct: `{"error_type", "messages", "data"?}`.
+
+use serde_json::Value as Json;
+
+use super::json::{self, MapStyle};
+use super::{http_status, Outcome, Reply};
+use crate::model::value::{FieldDef, StructDef, Type};
+use crate::model::{EndpointType, VapiError, VapiType};
+
+/// Maps are JSON objects on this form.
+pub const STYLE: MapStyle = MapStyle::Object;
+
+/// Write an operation's outcome: 201 with the id for creates, 200 with the result, 204 for void.
+pub fn reply(outcome: &Outcome) -> Reply {
+    match outcome {
+        Outcome::Created(v) => Reply {
+            status: 201,
+            body: Some(json::encode(v, STYLE)),
+        },
+        Outcome::Read(v) => Reply {
+            status: 200,
+            body: Some(json::encode(v, STYLE)),
+        },
+        Outcome::Done => Reply {
+            status: 204,
+            body: None,
+        },
+    }
+}
+
+/// Write an error: its status from the standard table and the bare error struct.
+pub fn error(e: &VapiError) -> Reply {
+    Reply {
+        status: http_status(e.error_type),
+        body: Some(error_body(e)),
+    }
+}
+
+pub fn error_body(e: &VapiError) -> Json {
+    json::encode(&e.to_value(), STYLE)
+}
+
+/// Body of `?action=keep-alive`: `{"progress"?: long}`.
+pub static KEEP_ALIVE_BODY: StructDef = StructDef {
+    name: "operation-input",
+    fields: &[FieldDef {
+        name: "progress",
+        ty: Type::Optional(&Type::Long),
+    }],
+};
+
+/// Body of `?action=fail`: `{"client_error_message": string}`.
+pub static FAIL_BODY: StructDef = StructDef {
+    name: "operation-input",
+    fields: &[FieldDef {
+        name: "client_error_message",
+        ty: Type::String,
+    }],
+};
+
+/// Body of `file?action=prepare`: `{"file_name", "endpoint_type"?}`.
+pub static PREPARE_BODY: StructDef = StructDef {
+    name: "operation-input",
+    fields: &[
+        FieldDef {
+            name: "file_name",
+            ty: Type::String,
+        },
+        FieldDef {
+            name: "endpoint_type",
+            ty: Type::Optional(&Type::Enum(&EndpointType::DEF)),
+        },
+    ],
+};
+
+/// Body of `GET file?file_name` as the Python SDK's 'rest' mode sends it: `{"file_name"}`.
+pub static FILE_GET_BODY: StructDef = StructDef {
+    name: "operation-input",
+    fields: &[FieldDef {
+        name: "file_name",
+        ty: Type::Optional(&Type::String),
+    }],
+};
+
+/// Body of `?action=cancel`: nothing (an empty body or `{}`).
+pub static EMPTY_BODY: StructDef = StructDef {
+    name: "operation-input",
+    fields: &[],
+};

@@ -1,0 +1,210 @@
+//! The one generic JSON encoder and decoder behind the REST forms.
+//!
+//! `/api` and `/rest` write vAPI values the same way except for maps: a JSON object on `/api`,
+//! a list of `{"key","value"}` entries on `/rest`. Decoding is strict and typed by the
+//! [`Type`] description: unknown fields, wrong types and the wrong map encoding are refused with
+//! the JSON pointer of the offending value.
+
+use serde_json::{Map as JsonMap, Number, Value as Json};
+
+use crate::model::value::{DecodeError, StructValue, Type, Value};
+
+/// How a form writes a vAPI map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapStyle {
+    /// `{"key": value, ...}` (`/api`).
+    Object,
+    /// `[{"key": key, "value": value}, ...]` (`/rest`).
+    EntryList,
+}
+
+/// Write a value as JSON. Unset optional fields are left out of structures.
+pub fn encode(value: &Value, style: MapStyle) -> Json {
+    match value {
+        Value::Struct(StructValue { fields, .. }) => {
+            let mut obj = JsonMap::new();
+            for (name, v) in fields {
+                if matches!(v, Value::Optional(None)) {
+                    continue;
+                }
+                obj.insert((*name).to_string(), encode(v, style));
+            }
+            Json::Object(obj)
+        }
+        Value::Optional(None) | Value::Void => Json::Null,
+        Value::Optional(Some(v)) => encode(v, style),
+        Value::List(items) => Json::Array(items.iter().map(|v| encode(v, style)).collect()),
+        Value::Map(entries) => match style {
+            MapStyle::Object => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), encode(v, style)))
+                    .collect(),
+            ),
+            MapStyle::EntryList => Json::Array(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let mut e = JsonMap::new();
+                        e.insert("key".into(), Json::String(k.clone()));
+                        e.insert("value".into(), encode(v, style));
+                        Json::Object(e)
+                    })
+                    .collect(),
+            ),
+        },
+        Value::String(s) | Value::Secret(s) => Json::String(s.clone()),
+        Value::Long(n) => Json::Number((*n).into()),
+        Value::Double(d) => Number::from_f64(*d).map(Json::Number).unwrap_or(Json::Null),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Dynamic(j) => j.clone(),
+    }
+}
+
+/// Read JSON as a value of type `ty`. JSON `null` and absence both mean an unset optional.
+pub fn decode(json: &Json, ty: &Type, style: MapStyle) -> Result<Value, DecodeError> {
+    match ty {
+        Type::Optional(inner) => match json {
+            Json::Null => Ok(Value::Optional(None)),
+            j => Ok(Value::Optional(Some(Box::new(decode(j, inner, style)?)))),
+        },
+        Type::Struct(def) => {
+            let obj = json
+                .as_object()
+                .ok_or_else(|| mismatch(json, "an object"))?;
+            if let Some(unknown) = obj
+                .keys()
+                .find(|k| !def.fields.iter().any(|f| f.name == *k))
+            {
+                return Err(DecodeError::new(
+                    format!("/{unknown}"),
+                    format!("unknown field {unknown:?} (not a field of {})", def.name),
+                ));
+            }
+            let mut fields = Vec::with_capacity(def.fields.len());
+            for f in def.fields {
+                let v = match obj.get(f.name) {
+                    Some(j) => decode(j, &f.ty, style).map_err(|e| e.within(f.name))?,
+                    None if matches!(f.ty, Type::Optional(_)) => Value::Optional(None),
+                    None => {
+                        return Err(DecodeError::new(
+                            format!("/{}", f.name),
+                            format!("required field {:?} is missing", f.name),
+                        ))
+                    }
+                };
+                fields.push((f.name, v));
+            }
+            Ok(Value::Struct(StructValue {
+                name: def.name,
+                fields,
+            }))
+        }
+        Type::List(inner) => {
+            let items = json.as_array().ok_or_else(|| mismatch(json, "an array"))?;
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, j)| decode(j, inner, style).map_err(|e| e.within(&i.to_string())))
+                .collect::<Result<_, _>>()
+                .map(Value::List)
+        }
+        Type::Map(inner) => decode_map(json, inner, style),
+        Type::String | Type::Secret | Type::DateTime | Type::Enum(_) => {
+            let s = json.as_str().ok_or_else(|| mismatch(json, "a string"))?;
+            if let Type::Enum(def) = ty {
+                if !def.values.contains(&s) {
+                    return Err(DecodeError::new(
+                        "",
+                        format!("{s:?} is not one of {}", def.values.join(", ")),
+                    ));
+                }
+            }
+            if matches!(ty, Type::DateTime) && crate::model::Timestamp::parse(s).is_none() {
+                return Err(DecodeError::new(
+                    "",
+                    format!("{s:?} is not a date-time such as 2015-01-01T22:13:05.651Z"),
+                ));
+            }
+            Ok(match ty {
+                Type::Secret => Value::Secret(s.to_string()),
+                _ => Value::String(s.to_string()),
+            })
+        }
+        Type::Long => json
+            .as_i64()
+            .map(Value::Long)
+            .ok_or_else(|| mismatch(json, "an integer (int64)")),
+        Type::Double => json
+            .as_f64()
+            .map(Value::Double)
+            .ok_or_else(|| mismatch(json, "a number")),
+        Type::Bool => json
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| mismatch(json, "a boolean")),
+        Type::Void => match json {
+            Json::Null => Ok(Value::Void),
+            j => Err(mismatch(j, "nothing")),
+        },
+        Type::Dynamic => match json {
+            Json::Object(_) => Ok(Value::Dynamic(json.clone())),
+            j => Err(mismatch(j, "an object")),
+        },
+    }
+}
+
+fn decode_map(json: &Json, inner: &Type, style: MapStyle) -> Result<Value, DecodeError> {
+    let mut out = Vec::new();
+    match style {
+        MapStyle::Object => {
+            let obj = json
+                .as_object()
+                .ok_or_else(|| mismatch(json, "an object (a map on this API form)"))?;
+            for (k, j) in obj {
+                out.push((k.clone(), decode(j, inner, style).map_err(|e| e.within(k))?));
+            }
+        }
+        MapStyle::EntryList => {
+            let items = json.as_array().ok_or_else(|| {
+                mismatch(
+                    json,
+                    "a list of {\"key\",\"value\"} entries (a map on this API form)",
+                )
+            })?;
+            for (i, entry) in items.iter().enumerate() {
+                let at = i.to_string();
+                let e = entry
+                    .as_object()
+                    .ok_or_else(|| mismatch(entry, "a {\"key\",\"value\"} entry").within(&at))?;
+                if let Some(unknown) = e.keys().find(|k| *k != "key" && *k != "value") {
+                    return Err(DecodeError::new(
+                        format!("/{at}/{unknown}"),
+                        format!("unknown field {unknown:?} in a map entry"),
+                    ));
+                }
+                let key = e.get("key").and_then(Json::as_str).ok_or_else(|| {
+                    DecodeError::new(format!("/{at}/key"), "map entry needs a string key")
+                })?;
+                let value = e.get("value").ok_or_else(|| {
+                    DecodeError::new(format!("/{at}/value"), "map entry needs a value")
+                })?;
+                let v = decode(value, inner, style).map_err(|e| e.within("value").within(&at))?;
+                out.push((key.to_string(), v));
+            }
+        }
+    }
+    Ok(Value::Map(out))
+}
+
+fn mismatch(json: &Json, expected: &str) -> DecodeError {
+    let found = match json {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    };
+    DecodeError::new("", format!("expected {expected}, found {found}"))
+}

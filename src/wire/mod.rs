@@ -1,0 +1,209 @@
+//! How each wire form writes the model down: pure functions, no state, no I/O.
+//!
+//! The forms differ only here: map encoding ([`json::MapStyle`]), `{"value"}` wrappers, status
+//! codes and error bodies. `/api` lives in [`api`]; `/rest` and JSON-RPC join as siblings.
+
+pub mod api;
+pub mod json;
+
+use serde_json::Value as Json;
+
+use crate::model::value::{StructDef, Type};
+use crate::model::{ErrorType, VapiError, VapiType};
+use json::MapStyle;
+
+/// What an operation produced, before a form writes it down.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// A create: the new resource's id or token.
+    Created(crate::model::Value),
+    /// A read: its result.
+    Read(crate::model::Value),
+    /// A void operation.
+    Done,
+}
+
+impl Outcome {
+    pub fn created<T: VapiType>(v: &T) -> Self {
+        Outcome::Created(v.to_value())
+    }
+    pub fn read<T: VapiType>(v: &T) -> Self {
+        Outcome::Read(v.to_value())
+    }
+    pub fn read_ids(ids: Vec<String>) -> Self {
+        Outcome::Read(crate::model::Value::List(
+            ids.into_iter().map(crate::model::Value::String).collect(),
+        ))
+    }
+    pub fn read_list<T: VapiType>(items: &[T]) -> Self {
+        Outcome::Read(crate::model::Value::List(
+            items.iter().map(VapiType::to_value).collect(),
+        ))
+    }
+    pub fn created_string(s: String) -> Self {
+        Outcome::Created(crate::model::Value::String(s))
+    }
+}
+
+/// An HTTP reply as a form writes it: a status and an optional JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Option<Json>,
+}
+
+/// The HTTP status of a standard error, the same on `/api` and `/rest`.
+pub fn http_status(t: ErrorType) -> u16 {
+    use ErrorType::*;
+    match t {
+        Unauthenticated => 401,
+        Unauthorized => 403,
+        NotFound | OperationNotFound => 404,
+        ConcurrentChange => 409,
+        Error | InternalServerError => 500,
+        ServiceUnavailable => 503,
+        TimedOut => 504,
+        AlreadyExists
+        | AlreadyInDesiredState
+        | Canceled
+        | FeatureInUse
+        | InvalidArgument
+        | InvalidElementConfiguration
+        | InvalidElementType
+        | InvalidRequest
+        | NotAllowedInCurrentState
+        | ResourceBusy
+        | ResourceInUse
+        | ResourceInaccessible
+        | UnableToAllocateResource
+        | Unsupported
+        | UnexpectedInput
+        | UnverifiedPeer => 400,
+    }
+}
+
+/// Errors about the request itself (not the operation), shared by every REST form.
+pub mod request_errors {
+    use crate::model::{ErrorType, VapiError};
+
+    pub fn malformed_json(detail: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::InvalidRequest,
+            "com.vmware.vapi.rest.badRequest.invalidJson",
+            format!("The request body is not valid JSON: {detail}"),
+            vec![detail.to_string()],
+        )
+    }
+
+    pub fn invalid_input(detail: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::InvalidArgument,
+            "com.vmware.vapi.rest.badRequest.invalidInput",
+            format!("The request input is not valid: {detail}"),
+            vec![detail.to_string()],
+        )
+    }
+
+    pub fn body_too_large(limit: usize) -> VapiError {
+        VapiError::new(
+            ErrorType::InvalidRequest,
+            "com.vmware.vapi.rest.badRequest.bodyTooLarge",
+            format!("The request body is larger than the limit of {limit} bytes."),
+            vec![limit.to_string()],
+        )
+    }
+
+    pub fn unknown_action(action: Option<&str>, allowed: &[&str]) -> VapiError {
+        let given = action.unwrap_or("(none)");
+        VapiError::new(
+            ErrorType::InvalidRequest,
+            "com.vmware.vapi.rest.badRequest.unknownAction",
+            format!(
+                "Unknown or missing action {given:?} for this resource; expected one of: {}.",
+                allowed.join(", ")
+            ),
+            vec![given.to_string()],
+        )
+    }
+
+    pub fn missing_query(name: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::InvalidArgument,
+            "com.vmware.vapi.rest.badRequest.missingParameter",
+            format!("The required parameter {name:?} is missing."),
+            vec![name.to_string()],
+        )
+    }
+
+    pub fn unknown_route(method: &str, path: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::NotFound,
+            "com.vmware.vapi.rest.httpNotFound",
+            format!("No operation is served at {method} {path}."),
+            vec![method.to_string(), path.to_string()],
+        )
+    }
+
+    pub fn method_not_allowed(method: &str, path: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::OperationNotFound,
+            "com.vmware.vapi.rest.httpMethodNotAllowed",
+            format!("The method {method} is not allowed on {path}."),
+            vec![method.to_string(), path.to_string()],
+        )
+    }
+
+    pub fn internal(detail: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::InternalServerError,
+            "com.vmware.vapi.rest.internalServerError",
+            format!("Internal server error: {detail}"),
+            vec![detail.to_string()],
+        )
+    }
+}
+
+/// Decode a request body as the structure `def`; an empty body reads as `{}`.
+pub fn decode_body(
+    body: &[u8],
+    def: &'static StructDef,
+    style: MapStyle,
+) -> Result<crate::model::Value, VapiError> {
+    let json: Json = if body.iter().all(u8::is_ascii_whitespace) {
+        Json::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| request_errors::malformed_json(&e.to_string()))?
+    };
+    static_struct_decode(&json, def, style)
+}
+
+fn static_struct_decode(
+    json: &Json,
+    def: &'static StructDef,
+    style: MapStyle,
+) -> Result<crate::model::Value, VapiError> {
+    // A `Type` for the struct is needed by the decoder; build it on the stack.
+    let ty = Type::Struct(def);
+    json::decode(json, &ty, style).map_err(|e| {
+        let at = if e.path.is_empty() {
+            "body".to_string()
+        } else {
+            format!("body{}", e.path)
+        };
+        request_errors::invalid_input(&format!("{at}: {}", e.message))
+    })
+}
+
+/// Decode a whole model value of type `T` from JSON in the given map style.
+pub fn decode_model<T: VapiType>(
+    json: &Json,
+    style: MapStyle,
+) -> Result<T, crate::model::DecodeError> {
+    let v = json::decode(json, T::vapi_type(), style)?;
+    T::from_value(v)
+}
+
+/// Encode a model value as JSON in the given map style.
+pub fn encode_model<T: VapiType>(v: &T, style: MapStyle) -> Json {
+    json::encode(&v.to_value(), style)
+}
