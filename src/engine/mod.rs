@@ -527,3 +527,6 @@ fn encode_segment(name: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

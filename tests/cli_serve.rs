@@ -1,0 +1,200 @@
+//! `dlsim serve` as a user runs it: zero configuration, a ready file, a config file, errors
+//! that say what to do, and a graceful stop on SIGTERM.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn dlsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dlsim"))
+}
+
+/// Wait (bounded) for the ready file to hold one JSON object.
+fn wait_ready(child: &mut Child, path: &Path) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                return v;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("dlsim exited early with {status}");
+        }
+        assert!(Instant::now() < deadline, "dlsim did not become ready");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+fn terminate(child: &mut Child) -> std::process::ExitStatus {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "dlsim did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[tokio::test]
+async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--ready-file"])
+        .arg(&ready)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let info = wait_ready(&mut child, &ready);
+    let api = info["api_url"].as_str().unwrap().to_string();
+    assert!(api.starts_with("http://127.0.0.1:"));
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{api}/session"))
+        .basic_auth(
+            info["username"].as_str().unwrap(),
+            info["password"].as_str(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token: String = r.json().await.unwrap();
+    let libs: Value = http
+        .get(format!("{api}/content/library"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(libs, info["libraries"]);
+
+    let status = terminate(&mut child);
+    assert!(status.success(), "graceful stop exits 0, got {status}");
+    let mut stderr = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("dlsim listening on http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("administrator@vsphere.local"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_config_file_sets_users_library_and_timeouts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dlsim.toml");
+    std::fs::write(
+        &config,
+        r#"
+seed = 7
+idle_timeout_secs = 60
+[[users]]
+name = "alice@corp.example"
+password = "pw"
+[[libraries]]
+name = "isos"
+[[libraries.items]]
+name = "alpine"
+type = "iso"
+files = [{ name = "alpine.iso", size = 1234 }]
+"#,
+    )
+    .unwrap();
+    let ready = dir.path().join("ready.json");
+    let mut child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let info = wait_ready(&mut child, &ready);
+    assert_eq!(info["username"], "alice@corp.example");
+    let api = info["api_url"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let token: String = http
+        .post(format!("{api}/session"))
+        .basic_auth("alice@corp.example", Some("pw"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lib = info["libraries"][0].as_str().unwrap();
+    let items: Value = http
+        .get(format!("{api}/content/library/item?library_id={lib}"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = items[0].as_str().unwrap();
+    let id: String = http
+        .post(format!("{api}/content/library/item/download-session"))
+        .header("vmware-api-session-id", &token)
+        .json(&serde_json::json!({"library_item_id": item}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let files: Value = http
+        .get(format!(
+            "{api}/content/library/item/download-session/{id}/file"
+        ))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(files[0]["name"], "alpine.iso");
+    assert!(terminate(&mut child).success());
+}
+
+#[test]
+fn bad_configuration_fails_fast_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "idle_timeout = 5\n").unwrap();
+    let out = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a valid dlsim configuration"), "{err}");
+    assert!(err.contains("idle_timeout"), "{err}");
+
+    let out = dlsim()
+        .args(["serve", "--config", "/nonexistent/dlsim.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
