@@ -186,7 +186,7 @@ async fn observe(api: &Api) -> serde_json::Value {
     404,
     "NOT_FOUND"
 )]
-#[case::unknown_route_outside_api(Method::GET, "/../rest/nothing", None, 404, "NOT_FOUND")]
+#[case::unknown_route_outside_api(Method::GET, "/../nothing/here", None, 404, "NOT_FOUND")]
 #[case::wrong_method(Method::PUT, "SESSION", None, 405, "OPERATION_NOT_FOUND")]
 #[case::wrong_method_on_collection(Method::DELETE, "DS", None, 405, "OPERATION_NOT_FOUND")]
 #[case::item_list_without_library(

@@ -267,6 +267,51 @@ impl Catalog {
     }
 }
 
+/// The filters of the legacy item `find` (every one optional; all must match).
+#[derive(Debug, Clone, Default)]
+pub struct ItemFind {
+    pub name: Option<String>,
+    pub library_id: Option<String>,
+    pub source_id: Option<String>,
+    pub item_type: Option<String>,
+    pub cached: Option<bool>,
+}
+
+impl Catalog {
+    /// Library ids whose name (exactly) and type (`LOCAL`; no library here is subscribed) match.
+    pub fn find_libraries(&self, name: Option<&str>, library_type: Option<&str>) -> Vec<String> {
+        if library_type.is_some_and(|t| t != LibraryType::Local.as_str()) {
+            return vec![];
+        }
+        self.libraries
+            .iter()
+            .filter(|l| name.is_none_or(|n| l.name == n))
+            .map(|l| l.id.clone())
+            .collect()
+    }
+
+    /// Item ids matching every given filter. Items here have no source (they are not
+    /// subscribed copies), so any `source_id` matches nothing; every item counts as cached.
+    pub fn find_items(&self, find: &ItemFind) -> Vec<String> {
+        if find.source_id.is_some() || find.cached == Some(false) {
+            return vec![];
+        }
+        self.libraries
+            .iter()
+            .filter(|l| find.library_id.as_ref().is_none_or(|id| &l.id == id))
+            .flat_map(|l| l.item_ids.iter())
+            .filter_map(|id| self.items.get(id))
+            .filter(|it| find.name.as_ref().is_none_or(|n| &it.name == n))
+            .filter(|it| {
+                find.item_type
+                    .as_ref()
+                    .is_none_or(|t| it.item_type.as_ref() == Some(t))
+            })
+            .map(|it| it.id.clone())
+            .collect()
+    }
+}
+
 /// The built-in demo library `dlsim serve` uses with no configuration.
 pub fn demo_library() -> Vec<LibrarySpec> {
     let file = |name: &str, size: u64| FileSpec {

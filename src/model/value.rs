@@ -285,6 +285,13 @@ impl<T: FromValue> FromValue for Map<T> {
     }
 }
 
+/// A value read as itself (for callers that read a structure field by field).
+impl FromValue for Value {
+    fn from_value(value: Value) -> Result<Self, DecodeError> {
+        Ok(value)
+    }
+}
+
 impl ToValue for String {
     fn to_value(&self) -> Value {
         Value::String(self.clone())

@@ -1,4 +1,5 @@
-//! Reading credentials off a request: Basic auth for login, the session header afterwards.
+//! Reading credentials off a request: Basic auth for login, then the session id in the
+//! `vmware-api-session-id` header (or, on `/rest`, the cookie of the same name).
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
@@ -6,8 +7,9 @@ use base64::Engine as _;
 use crate::engine::auth::Caller;
 use crate::engine::{errors, Engine};
 use crate::model::VapiError;
+use crate::wire::Form;
 
-/// The header every authenticated call carries.
+/// The header (and `/rest` cookie) that carries the session id.
 pub const SESSION_HEADER: &str = "vmware-api-session-id";
 
 /// The `user:password` of an `Authorization: Basic` header.
@@ -35,17 +37,33 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<(String, String), VapiEr
     Ok((user.to_string(), password.to_string()))
 }
 
-/// The login token presented on a call.
-pub fn session_token(headers: &HeaderMap) -> Option<&str> {
-    headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok())
+/// The session id a request presents: the header, else (on `/rest` only) the cookie.
+pub fn presented_token(headers: &HeaderMap, form: Form) -> Option<String> {
+    if let Some(v) = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
+        return Some(v.to_string());
+    }
+    if form != Form::Rest {
+        return None;
+    }
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| k.eq_ignore_ascii_case(SESSION_HEADER))
+        .map(|(_, v)| v.trim_matches('"').to_string())
 }
 
 /// The caller of an authenticated operation, or Unauthenticated.
-pub fn caller(engine: &Engine, headers: &HeaderMap) -> Result<Caller, VapiError> {
-    let token = session_token(headers).ok_or_else(|| {
-        errors::unauthenticated(
-            "send the vmware-api-session-id header (log in with POST /api/session).",
-        )
+pub fn caller(engine: &Engine, headers: &HeaderMap, form: Form) -> Result<Caller, VapiError> {
+    let token = presented_token(headers, form).ok_or_else(|| {
+        errors::unauthenticated(match form {
+            Form::Api => "send the vmware-api-session-id header (log in with POST /api/session).",
+            Form::Rest => {
+                "send the vmware-api-session-id header or cookie (log in with POST /rest/com/vmware/cis/session)."
+            }
+        })
     })?;
-    engine.authenticate(token)
+    engine.authenticate(&token)
 }

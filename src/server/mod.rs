@@ -5,7 +5,10 @@
 
 pub mod api;
 pub mod auth;
+pub mod call;
+pub mod ops;
 pub mod respond;
+pub mod rest;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -117,6 +120,7 @@ impl Drop for RunningServer {
 /// The whole application: every wire form's routes plus the safety nets.
 pub fn router(state: Arc<AppState>) -> Router {
     api::routes()
+        .merge(rest::routes())
         .fallback(respond::not_found)
         .method_not_allowed_fallback(respond::method_not_allowed)
         .with_state(state)

@@ -1,12 +1,11 @@
 //! Turning a wire [`Reply`] into an HTTP response, and the safety nets that keep every answer
 //! in the API's own error format (unknown routes, wrong methods, oversize bodies, panics).
 
-use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use crate::model::VapiError;
-use crate::wire::{self, request_errors, Reply};
+use crate::wire::{request_errors, Form, Reply};
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -24,38 +23,29 @@ pub fn to_response(reply: Reply) -> Response {
     }
 }
 
-/// An `/api` error response.
-pub fn api_error(e: &VapiError) -> Response {
-    to_response(wire::api::error(e))
+/// An error response in the given form.
+pub fn error_response(form: Form, e: &VapiError) -> Response {
+    to_response(form.error(e))
 }
 
-/// Fallback for paths no route serves.
+/// Fallback for paths no route serves: 404 in the form the path belongs to.
 pub async fn not_found(method: Method, uri: Uri) -> Response {
-    api_error(&request_errors::unknown_route(method.as_str(), uri.path()))
+    let e = request_errors::unknown_route(method.as_str(), uri.path());
+    error_response(Form::of_path(uri.path()), &e)
 }
 
 /// Fallback for a known path with a method it does not serve: 405 with a JSON body.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    let mut resp = api_error(&request_errors::method_not_allowed(
-        method.as_str(),
-        uri.path(),
-    ));
+    let e = request_errors::method_not_allowed(method.as_str(), uri.path());
+    let mut resp = error_response(Form::of_path(uri.path()), &e);
     *resp.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     resp
 }
 
 /// What a panic turns into: a JSON 500, never a dropped connection or plain text.
 pub fn panic_response(_err: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    api_error(&request_errors::internal(
-        "the server hit an unexpected condition",
-    ))
-}
-
-/// Read a request body up to `limit` bytes; larger bodies are refused with 413.
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        let mut resp = api_error(&request_errors::body_too_large(limit));
-        *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-        resp
-    })
+    error_response(
+        Form::Api,
+        &request_errors::internal("the server hit an unexpected condition"),
+    )
 }

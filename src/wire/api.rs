@@ -6,8 +6,7 @@ use serde_json::Value as Json;
 
 use super::json::{self, MapStyle};
 use super::{http_status, Outcome, Reply};
-use crate::model::value::{FieldDef, StructDef, Type};
-use crate::model::{EndpointType, VapiError, VapiType};
+use crate::model::{VapiError, VapiType};
 
 /// Maps are JSON objects on this form.
 pub const STYLE: MapStyle = MapStyle::Object;
@@ -41,51 +40,3 @@ pub fn error(e: &VapiError) -> Reply {
 pub fn error_body(e: &VapiError) -> Json {
     json::encode(&e.to_value(), STYLE)
 }
-
-/// Body of `?action=keep-alive`: `{"progress"?: long}`.
-pub static KEEP_ALIVE_BODY: StructDef = StructDef {
-    name: "operation-input",
-    fields: &[FieldDef {
-        name: "progress",
-        ty: Type::Optional(&Type::Long),
-    }],
-};
-
-/// Body of `?action=fail`: `{"client_error_message": string}`.
-pub static FAIL_BODY: StructDef = StructDef {
-    name: "operation-input",
-    fields: &[FieldDef {
-        name: "client_error_message",
-        ty: Type::String,
-    }],
-};
-
-/// Body of `file?action=prepare`: `{"file_name", "endpoint_type"?}`.
-pub static PREPARE_BODY: StructDef = StructDef {
-    name: "operation-input",
-    fields: &[
-        FieldDef {
-            name: "file_name",
-            ty: Type::String,
-        },
-        FieldDef {
-            name: "endpoint_type",
-            ty: Type::Optional(&Type::Enum(&EndpointType::DEF)),
-        },
-    ],
-};
-
-/// Body of `GET file?file_name` as the Python SDK's 'rest' mode sends it: `{"file_name"}`.
-pub static FILE_GET_BODY: StructDef = StructDef {
-    name: "operation-input",
-    fields: &[FieldDef {
-        name: "file_name",
-        ty: Type::Optional(&Type::String),
-    }],
-};
-
-/// Body of `?action=cancel`: nothing (an empty body or `{}`).
-pub static EMPTY_BODY: StructDef = StructDef {
-    name: "operation-input",
-    fields: &[],
-};

@@ -4,7 +4,9 @@
 //! codes and error bodies. `/api` lives in [`api`]; `/rest` and JSON-RPC join as siblings.
 
 pub mod api;
+pub mod bodies;
 pub mod json;
+pub mod rest;
 
 use serde_json::Value as Json;
 
@@ -50,6 +52,44 @@ impl Outcome {
 pub struct Reply {
     pub status: u16,
     pub body: Option<Json>,
+}
+
+/// A REST wire form, chosen by the route alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// `/api/...`
+    Api,
+    /// `/rest/com/vmware/...`
+    Rest,
+}
+
+impl Form {
+    pub fn style(self) -> MapStyle {
+        match self {
+            Form::Api => api::STYLE,
+            Form::Rest => rest::STYLE,
+        }
+    }
+    pub fn reply(self, outcome: &Outcome) -> Reply {
+        match self {
+            Form::Api => api::reply(outcome),
+            Form::Rest => rest::reply(outcome),
+        }
+    }
+    pub fn error(self, e: &VapiError) -> Reply {
+        match self {
+            Form::Api => api::error(e),
+            Form::Rest => rest::error(e),
+        }
+    }
+    /// The form that owns a request path (`/rest/...` is legacy; everything else `/api`).
+    pub fn of_path(path: &str) -> Form {
+        if path == "/rest" || path.starts_with("/rest/") {
+            Form::Rest
+        } else {
+            Form::Api
+        }
+    }
 }
 
 /// The HTTP status of a standard error, the same on `/api` and `/rest`.

@@ -1,0 +1,43 @@
+//! The legacy REST form (`/rest/com/vmware/...`): `{"value": ...}` wrappers, maps as
+//! `[{"key","value"}]` lists, 200 everywhere (void operations without a body).
+//!
+//! Errors are `{"type": "com.vmware.vapi.std.errors.<name>", "value": {...}}`. Like vCenter
+//! from 7.0U3 on, `value` also carries `error_type`.
+
+use serde_json::{json, Value as Json};
+
+use super::json::{self, MapStyle};
+use super::{http_status, Outcome, Reply};
+use crate::model::{VapiError, VapiType};
+
+/// Maps are key/value entry lists on this form.
+pub const STYLE: MapStyle = MapStyle::EntryList;
+
+/// Write an operation's outcome: 200 with `{"value": ...}`, or 200 with no body for void.
+pub fn reply(outcome: &Outcome) -> Reply {
+    match outcome {
+        Outcome::Created(v) | Outcome::Read(v) => Reply {
+            status: 200,
+            body: Some(json!({ "value": json::encode(v, STYLE) })),
+        },
+        Outcome::Done => Reply {
+            status: 200,
+            body: None,
+        },
+    }
+}
+
+/// Write an error: its status from the standard table and the typed wrapper.
+pub fn error(e: &VapiError) -> Reply {
+    Reply {
+        status: http_status(e.error_type),
+        body: Some(error_body(e)),
+    }
+}
+
+pub fn error_body(e: &VapiError) -> Json {
+    json!({
+        "type": e.error_type.canonical_name(),
+        "value": json::encode(&e.to_value(), STYLE),
+    })
+}
