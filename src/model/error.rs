@@ -93,8 +93,10 @@ pub struct VapiError {
     pub challenge: Option<String>,
 }
 
+/// The fields every standard error has. Its name is a placeholder: an error value is named
+/// after its type (`com.vmware.vapi.std.errors.not_found`, ...).
 pub static STD_ERROR: StructDef = StructDef {
-    name: "com.vmware.vapi.std.errors.error",
+    name: "com.vmware.vapi.std.errors.*",
     fields: &[
         FieldDef {
             name: "error_type",

@@ -243,6 +243,19 @@ pub fn decode_model<T: VapiType>(
     T::from_value(v)
 }
 
+/// Decode a standard error whose type is known from outside the struct (a `/rest` `type`).
+pub(crate) fn decode_model_named(
+    json: &Json,
+    style: MapStyle,
+    named: ErrorType,
+) -> Result<VapiError, crate::model::DecodeError> {
+    let mut v = json::decode(json, VapiError::vapi_type(), style)?;
+    if let crate::model::Value::Struct(s) = &mut v {
+        s.name = named.canonical_name();
+    }
+    VapiError::from_value(v)
+}
+
 /// Encode a model value as JSON in the given map style.
 pub fn encode_model<T: VapiType>(v: &T, style: MapStyle) -> Json {
     json::encode(&v.to_value(), style)

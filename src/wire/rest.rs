@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 
 use super::json::{self, MapStyle};
 use super::{http_status, Outcome, Reply};
-use crate::model::{VapiError, VapiType};
+use crate::model::{DecodeError, ErrorType, VapiError, VapiType};
 
 /// Maps are key/value entry lists on this form.
 pub const STYLE: MapStyle = MapStyle::EntryList;
@@ -40,4 +40,23 @@ pub fn error_body(e: &VapiError) -> Json {
         "type": e.error_type.canonical_name(),
         "value": json::encode(&e.to_value(), STYLE),
     })
+}
+
+/// Read a `/rest` error body; `type` names the error when `value` carries no `error_type`.
+pub fn decode_error(body: &Json) -> Result<VapiError, DecodeError> {
+    let name = body
+        .get("type")
+        .and_then(Json::as_str)
+        .ok_or_else(|| DecodeError::new("/type", "an error body needs a string \"type\""))?;
+    let named = ErrorType::from_canonical_name(name)
+        .ok_or_else(|| DecodeError::new("/type", format!("{name:?} is not a standard error")))?;
+    let value = body
+        .get("value")
+        .ok_or_else(|| DecodeError::new("/value", "an error body needs a \"value\""))?;
+    let mut e: VapiError =
+        super::decode_model_named(value, STYLE, named).map_err(|e| e.within("value"))?;
+    if value.get("error_type").is_none() {
+        e.error_type = named;
+    }
+    Ok(e)
 }
