@@ -2,6 +2,7 @@
 //! download-session API.
 
 pub mod config;
+pub mod content;
 pub mod engine;
 pub mod fake;
 pub mod model;

@@ -4,6 +4,7 @@
 //! given in configuration are derived from names, so the same file always yields the same ids.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sha1::{Digest, Sha1};
@@ -41,6 +42,10 @@ pub struct ItemSpec {
     pub checksum_algorithm: Option<String>,
     #[serde(default)]
     pub files: Vec<FileSpec>,
+    /// Serve this item's files from this directory instead of synthetic bytes; with no
+    /// `files` listed, every regular file in it is one of the item's files.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
 }
 
 /// One file of an item as configured: its name and declared size in bytes.
@@ -48,6 +53,8 @@ pub struct ItemSpec {
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
     pub name: String,
+    /// Declared size; for a directory-backed item it is read from the file and may be left out.
+    #[serde(default)]
     pub size: u64,
 }
 
@@ -66,6 +73,16 @@ pub struct Item {
     pub content_version: String,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub files: Vec<ItemFile>,
+    pub source: ItemSource,
+}
+
+/// Where an item's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemSource {
+    /// Deterministic bytes from the content seed (no disk).
+    Synthetic,
+    /// Files of this directory (canonical path); nothing outside it is ever read.
+    Directory(PathBuf),
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +124,110 @@ pub enum CatalogError {
     UnknownAlgorithm { item: String, algorithm: String },
     #[error("item {item:?}: file {file:?} is larger than 2^63-1 bytes")]
     TooLarge { item: String, file: String },
+    #[error("cannot read the library directory {path}: {message}")]
+    Directory { path: String, message: String },
+    #[error("item {item:?}: {file:?} is not a regular file inside {dir}")]
+    NotInDirectory {
+        item: String,
+        file: String,
+        dir: String,
+    },
+}
+
+/// The files of a directory-backed item: the listed ones (sizes read from disk), or every
+/// regular file in the directory. Each must be a regular file directly inside it.
+fn directory_files(
+    item: &str,
+    dir: &Path,
+    listed: &[FileSpec],
+) -> Result<(ItemSource, Vec<FileSpec>), CatalogError> {
+    let io = |e: std::io::Error| CatalogError::Directory {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    let root = dir.canonicalize().map_err(io)?;
+    let names: Vec<String> = if listed.is_empty() {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&root).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            if entry.file_type().map_err(io)?.is_file() {
+                if let Some(name) = entry.file_name().to_str() {
+                    names.push(name.to_string());
+                }
+            }
+        }
+        names.sort();
+        names
+    } else {
+        listed.iter().map(|f| f.name.clone()).collect()
+    };
+    let mut files = Vec::new();
+    for name in names {
+        if !is_safe_file_name(&name) {
+            return Err(CatalogError::UnsafeFileName {
+                item: item.to_string(),
+                file: name,
+            });
+        }
+        let not_inside = || CatalogError::NotInDirectory {
+            item: item.to_string(),
+            file: name.clone(),
+            dir: root.display().to_string(),
+        };
+        let path = root.join(&name).canonicalize().map_err(|_| not_inside())?;
+        let meta = std::fs::metadata(&path).map_err(io)?;
+        if path.parent() != Some(root.as_path()) || !meta.is_file() {
+            return Err(not_inside());
+        }
+        files.push(FileSpec {
+            name,
+            size: meta.len(),
+        });
+    }
+    Ok((ItemSource::Directory(root), files))
+}
+
+/// A library served from a directory: one item per subdirectory, its files as the item's files.
+pub fn library_from_directory(dir: &Path) -> Result<Vec<LibrarySpec>, CatalogError> {
+    let io = |e: std::io::Error| CatalogError::Directory {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    };
+    let root = dir.canonicalize().map_err(io)?;
+    let mut subdirs: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(&root).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if entry.file_type().map_err(io)?.is_dir() {
+            subdirs.push(entry.path());
+        }
+    }
+    subdirs.sort();
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "library".to_string());
+    let items = subdirs
+        .into_iter()
+        .map(|d| ItemSpec {
+            id: None,
+            name: d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            item_type: None,
+            description: None,
+            content_version: default_content_version(),
+            checksum_algorithm: None,
+            files: vec![],
+            path: Some(d),
+        })
+        .collect();
+    Ok(vec![LibrarySpec {
+        id: None,
+        name,
+        description: Some(format!("Served from {}", root.display())),
+        items,
+    }])
 }
 
 /// A stable UUID-shaped id derived from a name.
@@ -165,8 +286,12 @@ impl Catalog {
                         })?,
                     ),
                 };
+                let (source, specs) = match &it.path {
+                    None => (ItemSource::Synthetic, it.files.clone()),
+                    Some(dir) => directory_files(&it.name, dir, &it.files)?,
+                };
                 let mut files: Vec<ItemFile> = Vec::new();
-                for f in &it.files {
+                for f in &specs {
                     if !is_safe_file_name(&f.name) {
                         return Err(CatalogError::UnsafeFileName {
                             item: it.name.clone(),
@@ -202,6 +327,7 @@ impl Catalog {
                         content_version: it.content_version.clone(),
                         checksum_algorithm,
                         files,
+                        source,
                     },
                 );
             }
@@ -330,6 +456,7 @@ pub fn demo_library() -> Vec<LibrarySpec> {
                 description: Some("Photon OS 5 appliance (OVF template)".to_string()),
                 content_version: "2".to_string(),
                 checksum_algorithm: None,
+                path: None,
                 files: vec![
                     file("photon-5.ovf", 9_412),
                     file("photon-5.mf", 236),
@@ -343,6 +470,7 @@ pub fn demo_library() -> Vec<LibrarySpec> {
                 description: Some("Ubuntu 24.04 live server installer".to_string()),
                 content_version: "1".to_string(),
                 checksum_algorithm: Some("SHA256".to_string()),
+                path: None,
                 files: vec![file("ubuntu-24.04-live-server-amd64.iso", 2_754_981_888)],
             },
         ],

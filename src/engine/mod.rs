@@ -9,8 +9,9 @@ pub mod clock;
 pub mod errors;
 pub mod library;
 pub mod sessions;
+pub mod transfer;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -18,13 +19,14 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
 use crate::model::{
-    DownloadSessionModel, EndpointType, FileInfo, ItemModel, LibraryModel, PrepareStatus,
-    SessionInfo, State, Timestamp, TransferEndpoint, VapiError,
+    ChecksumAlgorithm, DownloadSessionModel, EndpointType, FileInfo, ItemModel, LibraryModel,
+    PrepareStatus, SessionInfo, State, Timestamp, TransferEndpoint, VapiError,
 };
 use auth::{Caller, Login, Logins, User, PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE};
 pub use clock::Clock;
-use library::{Catalog, CatalogError, LibrarySpec};
+use library::{Catalog, CatalogError, ItemSource, LibrarySpec};
 use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
+use transfer::Transfer;
 
 /// How long a prepare request stays in each intermediate status (instant by default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -48,6 +50,8 @@ pub struct EngineConfig {
     pub libraries: Vec<LibrarySpec>,
     /// Seed of every id and token the engine makes.
     pub seed: u64,
+    /// Seed of synthetic file content (fixed by default, so demo files never change).
+    pub content_seed: u64,
     /// Base of download URIs, e.g. `http://127.0.0.1:8080` (no trailing slash).
     pub endpoint_base: String,
     /// Reported as `ssl_certificate_thumbprint` on download endpoints, when serving TLS.
@@ -66,6 +70,7 @@ impl Default for EngineConfig {
             users: auth::demo_users(),
             libraries: library::demo_library(),
             seed: 0,
+            content_seed: 0,
             endpoint_base: "http://127.0.0.1:8080".to_string(),
             endpoint_thumbprint: None,
             emit_session_id: false,
@@ -289,6 +294,7 @@ impl Engine {
                     name: f.name.clone(),
                     size: f.size,
                     prepare: None,
+                    transfer: Arc::default(),
                 })
                 .collect(),
         });
@@ -451,16 +457,17 @@ impl Engine {
             }
         };
         let prepared = status == PrepareStatus::Prepared;
+        let checksum_info = f.transfer.checksum().cloned();
         FileInfo {
             name: f.name.clone(),
-            size: prepared.then_some(f.size as i64),
-            bytes_transferred: 0,
+            size: (prepared || checksum_info.is_some()).then_some(f.size as i64),
+            bytes_transferred: f.transfer.bytes_served() as i64,
             status,
             download_endpoint: match f.prepare {
                 Some(p) if prepared => Some(self.endpoint(s, &f.name, p.endpoint)),
                 _ => None,
             },
-            checksum_info: None,
+            checksum_info,
             error_message: None,
         }
     }
@@ -494,10 +501,72 @@ impl Engine {
         }
     }
 
+    // ---- the content plane ----
+
+    /// Resolve a download URI (`/cls/data/<token>/<file>`) to what it serves. The URI works
+    /// only while its session is ACTIVE and the file is PREPARED for an HTTPS endpoint.
+    pub fn open_download(&self, token: &str, file_name: &str) -> Result<Download, DownloadRefused> {
+        let (store, now) = self.store();
+        let s = store
+            .sessions
+            .by_content_token(token)
+            .ok_or(DownloadRefused::NotFound)?;
+        if s.state != State::Active {
+            return Err(DownloadRefused::Ended(s.state));
+        }
+        let f = s
+            .files
+            .iter()
+            .find(|f| f.name == file_name)
+            .ok_or(DownloadRefused::NotFound)?;
+        let info = self.file_info(s, f, now);
+        let https = f.prepare.is_some_and(|p| p.endpoint == EndpointType::Https);
+        if info.status != PrepareStatus::Prepared || !https {
+            return Err(DownloadRefused::NotPrepared);
+        }
+        let item = self
+            .catalog
+            .item(&s.item_id)
+            .ok_or(DownloadRefused::NotFound)?;
+        Ok(Download {
+            item_id: s.item_id.clone(),
+            file_name: f.name.clone(),
+            size: f.size,
+            source: item.source.clone(),
+            content_seed: self.config.content_seed,
+            algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
+            transfer: f.transfer.clone(),
+        })
+    }
+
     /// Number of live download sessions (after expiry).
     pub fn session_count(&self) -> usize {
         self.store().0.sessions.len()
     }
+}
+
+/// One file a download URI serves, with what the content plane needs to stream it.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub item_id: String,
+    pub file_name: String,
+    pub size: u64,
+    pub source: ItemSource,
+    pub content_seed: u64,
+    /// The algorithm `checksum_info` reports (the item's, else SHA1).
+    pub algorithm: ChecksumAlgorithm,
+    pub transfer: Arc<Transfer>,
+}
+
+/// Why a download URI does not serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadRefused {
+    /// No such token or file (also once the session is deleted or expired).
+    NotFound,
+    /// The session was canceled or failed: its URIs are dead.
+    Ended(State),
+    /// The file is not (or not yet) prepared for an HTTPS endpoint.
+    NotPrepared,
 }
 
 /// The session if it exists and is ACTIVE; NotFound or NotAllowedInCurrentState otherwise.

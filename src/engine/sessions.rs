@@ -4,6 +4,9 @@
 //! due whenever the engine is consulted, so expired sessions vanish exactly when the clock says.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use super::transfer::Transfer;
 
 use crate::model::{EndpointType, LocalizableMessage, State, Timestamp};
 
@@ -32,6 +35,8 @@ pub struct SessionFile {
     pub name: String,
     pub size: u64,
     pub prepare: Option<PrepareRequest>,
+    /// What has been downloaded of this file through this session.
+    pub transfer: Arc<Transfer>,
 }
 
 /// A prepare request: when it was made and for which endpoint type.
@@ -46,6 +51,7 @@ pub struct SessionStore {
     by_id: HashMap<String, Session>,
     expiry: BTreeSet<(Timestamp, String)>,
     by_token: HashMap<(String, String), String>,
+    by_content_token: HashMap<String, String>,
 }
 
 impl SessionStore {
@@ -66,6 +72,8 @@ impl SessionStore {
 
     pub fn insert(&mut self, s: Session) {
         self.expiry.insert((s.expires, s.id.clone()));
+        self.by_content_token
+            .insert(s.content_token.clone(), s.id.clone());
         if let Some(t) = &s.client_token {
             self.by_token
                 .insert((s.owner.clone(), t.clone()), s.id.clone());
@@ -87,6 +95,11 @@ impl SessionStore {
         self.by_id.get(id)
     }
 
+    /// The session whose download URIs carry this token.
+    pub fn by_content_token(&self, token: &str) -> Option<&Session> {
+        self.by_id.get(self.by_content_token.get(token)?)
+    }
+
     /// Move a session's expiration time, keeping the index in step.
     pub fn set_expiry(&mut self, id: &str, expires: Timestamp) {
         if let Some(s) = self.by_id.get_mut(id) {
@@ -99,6 +112,7 @@ impl SessionStore {
     pub fn remove(&mut self, id: &str) -> Option<Session> {
         let s = self.by_id.remove(id)?;
         self.expiry.remove(&(s.expires, s.id.clone()));
+        self.by_content_token.remove(&s.content_token);
         if let Some(t) = &s.client_token {
             self.by_token.remove(&(s.owner.clone(), t.clone()));
         }

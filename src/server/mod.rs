@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod call;
+pub mod content;
 pub mod ops;
 pub mod respond;
 pub mod rest;
@@ -27,6 +28,7 @@ use crate::engine::{Clock, Engine, EngineConfig};
 #[derive(Debug)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    pub content: crate::content::ContentPlane,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
 }
@@ -121,6 +123,7 @@ impl Drop for RunningServer {
 pub fn router(state: Arc<AppState>) -> Router {
     api::routes()
         .merge(rest::routes())
+        .merge(content::routes())
         .fallback(respond::not_found)
         .method_not_allowed_fallback(respond::method_not_allowed)
         .with_state(state)
@@ -145,6 +148,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
     let engine = Arc::new(Engine::new(config.engine, config.clock)?);
     let state = Arc::new(AppState {
         engine: engine.clone(),
+        content: Default::default(),
         body_limit: config.body_limit,
     });
     let app = router(state);

@@ -1,0 +1,235 @@
+//! The content plane: the bytes behind download URIs, streamed in constant memory.
+//!
+//! A file's bytes come from a [`synthetic`] generator or from a directory. [`ContentPlane::open`]
+//! returns a stream over any byte range; as it is polled it records what was served (so
+//! `bytes_transferred` grows) and, once the whole file has been served, publishes its size and
+//! checksum. A checksum is computed at most once per file content: inline while a whole file
+//! streams, or from the source when a download completes through several ranges.
+
+pub mod checksum;
+pub mod synthetic;
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Bytes;
+use futures_core::Stream;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::task::JoinHandle;
+
+use crate::engine::library::ItemSource;
+use crate::engine::Download;
+use crate::model::ChecksumInfo;
+use checksum::{ChecksumCache, Hasher};
+use synthetic::{SyntheticFile, SyntheticSlices, CHUNK};
+
+/// A stream of file bytes.
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// Shared state of the content plane: checksums already known.
+#[derive(Debug, Default)]
+pub struct ContentPlane {
+    checksums: Arc<ChecksumCache>,
+}
+
+impl ContentPlane {
+    /// Stream `start..end` (end exclusive, within the file) of a download.
+    pub async fn open(&self, download: &Download, start: u64, end: u64) -> io::Result<ByteStream> {
+        let raw = raw_stream(download, start, end).await?;
+        let identity = identity(download);
+        let known = self.checksums.get(&identity, download.algorithm);
+        let whole = start == 0 && end == download.size;
+        Ok(Box::pin(Metered {
+            inner: raw,
+            pos: start,
+            end,
+            hasher: (whole && known.is_none()).then(|| Hasher::new(download.algorithm)),
+            download: download.clone(),
+            identity,
+            cache: self.checksums.clone(),
+            finishing: None,
+        }))
+    }
+}
+
+/// A stable name for a file's content, the key of the checksum cache.
+fn identity(d: &Download) -> String {
+    match &d.source {
+        ItemSource::Synthetic => format!(
+            "synthetic:{}:{}:{}:{}",
+            d.content_seed, d.item_id, d.file_name, d.size
+        ),
+        ItemSource::Directory(dir) => {
+            format!("dir:{}:{}", dir.join(&d.file_name).display(), d.size)
+        }
+    }
+}
+
+/// The unmetered bytes of `start..end`.
+async fn raw_stream(d: &Download, start: u64, end: u64) -> io::Result<ByteStream> {
+    match &d.source {
+        ItemSource::Synthetic => {
+            let file = SyntheticFile::new(d.content_seed, &d.item_id, &d.file_name, d.size);
+            Ok(Box::pin(Synthetic(file.slices(start, end))))
+        }
+        ItemSource::Directory(dir) => {
+            // The name comes from the catalogue, which only holds plain names of regular files
+            // directly inside `dir`; check again that the path cannot leave it.
+            if !crate::engine::library::is_safe_file_name(&d.file_name) {
+                return Err(io::Error::new(io::ErrorKind::NotFound, "unsafe file name"));
+            }
+            let mut f = tokio::fs::File::open(dir.join(&d.file_name)).await?;
+            f.seek(io::SeekFrom::Start(start)).await?;
+            let reader = f.take(end.saturating_sub(start));
+            Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+                reader,
+                CHUNK as usize,
+            )))
+        }
+    }
+}
+
+/// Compute a whole file's checksum from its source (blocking; run it off the async threads).
+pub fn checksum_from_source(d: &Download) -> io::Result<String> {
+    let mut h = Hasher::new(d.algorithm);
+    match &d.source {
+        ItemSource::Synthetic => {
+            let file = SyntheticFile::new(d.content_seed, &d.item_id, &d.file_name, d.size);
+            for s in file.slices(0, d.size) {
+                h.update(&s);
+            }
+        }
+        ItemSource::Directory(dir) => {
+            use std::io::Read;
+            let mut f = std::fs::File::open(dir.join(&d.file_name))?.take(d.size);
+            let mut buf = vec![0u8; CHUNK as usize];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+        }
+    }
+    Ok(h.finish_hex())
+}
+
+struct Synthetic(SyntheticSlices);
+
+impl Stream for Synthetic {
+    type Item = io::Result<Bytes>;
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.next().map(Ok))
+    }
+}
+
+/// Records served ranges and publishes the checksum when the whole file has been served.
+///
+/// Completion is handled when the last byte goes out, not at end of stream: with a known
+/// `Content-Length`, hyper stops polling once it has sent that many bytes.
+struct Metered {
+    inner: ByteStream,
+    pos: u64,
+    end: u64,
+    hasher: Option<Hasher>,
+    download: Download,
+    identity: String,
+    cache: Arc<ChecksumCache>,
+    /// Hashing the source after a download completed through several ranges, holding back
+    /// the last chunk until the checksum is known.
+    finishing: Option<(JoinHandle<io::Result<String>>, Bytes)>,
+}
+
+enum Finish {
+    Done,
+    NeedSource,
+}
+
+impl Metered {
+    fn publish(&self, checksum: String) {
+        self.cache
+            .put(&self.identity, self.download.algorithm, checksum.clone());
+        self.download.transfer.set_checksum(ChecksumInfo {
+            algorithm: Some(self.download.algorithm),
+            checksum,
+        });
+    }
+
+    /// Called once the range is fully served: publish the checksum if the file is now complete.
+    fn finish(&mut self) -> Finish {
+        let t = &self.download.transfer;
+        if t.checksum().is_some() || !t.complete(self.download.size) {
+            return Finish::Done;
+        }
+        if let Some(h) = self.hasher.take() {
+            self.publish(h.finish_hex());
+            return Finish::Done;
+        }
+        if let Some(sum) = self.cache.get(&self.identity, self.download.algorithm) {
+            self.publish(sum);
+            return Finish::Done;
+        }
+        Finish::NeedSource
+    }
+}
+
+impl Stream for Metered {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some((task, _)) = this.finishing.as_mut() {
+            let result = match Pin::new(task).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(r) => r.map_err(io::Error::other).and_then(|r| r),
+            };
+            let (_, last) = this.finishing.take().expect("finishing is set");
+            return match result {
+                Ok(sum) => {
+                    this.publish(sum);
+                    Poll::Ready(Some(Ok(last)))
+                }
+                Err(e) => Poll::Ready(Some(Err(e))),
+            };
+        }
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(bytes))) => {
+                let next = this.pos + bytes.len() as u64;
+                if let Some(h) = this.hasher.as_mut() {
+                    h.update(&bytes);
+                }
+                this.download.transfer.record(this.pos, next);
+                this.pos = next;
+                if this.pos < this.end {
+                    return Poll::Ready(Some(Ok(bytes)));
+                }
+                match this.finish() {
+                    Finish::Done => Poll::Ready(Some(Ok(bytes))),
+                    Finish::NeedSource => {
+                        let d = this.download.clone();
+                        let task = tokio::task::spawn_blocking(move || checksum_from_source(&d));
+                        this.finishing = Some((task, bytes));
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                }
+            }
+            Poll::Ready(None) if this.pos < this.end => Poll::Ready(Some(Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file ended before its declared size",
+            )))),
+            Poll::Ready(None) => {
+                // An empty file has no last chunk: it is complete as soon as it is asked for.
+                if this.download.size == 0 {
+                    this.finish();
+                }
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+}

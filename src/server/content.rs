@@ -1,0 +1,173 @@
+//! The download endpoints: `GET`/`HEAD /cls/data/<token>/<file>`, as real vCenter shapes them.
+//!
+//! The URI is its own bearer capability (no session header needed, as with vCenter). It serves
+//! while its session is ACTIVE and the file PREPARED: 404 for unknown tokens or files (also
+//! after delete or expiry), 410 Gone once the session was canceled or failed. Single byte
+//! ranges are served with 206; an unsatisfiable range gets 416.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use super::respond::error_response;
+use super::AppState;
+use crate::engine::DownloadRefused;
+use crate::model::{ErrorType, VapiError};
+use crate::wire::Form;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new().route("/cls/data/{token}/{file}", get(download))
+}
+
+fn refusal(r: DownloadRefused, file: &str) -> Response {
+    let (status, e) = match r {
+        DownloadRefused::NotFound => (
+            StatusCode::NOT_FOUND,
+            VapiError::new(
+                ErrorType::NotFound,
+                "com.vmware.vdcs.cls-main.transfer_uri_not_found",
+                format!("No download is served at this URI for {file}."),
+                vec![file.to_string()],
+            ),
+        ),
+        DownloadRefused::Ended(state) => (
+            StatusCode::GONE,
+            VapiError::new(
+                ErrorType::NotAllowedInCurrentState,
+                "com.vmware.vdcs.cls-main.transfer_uri_gone",
+                format!("The download session of {file} is {state}; its URIs no longer serve."),
+                vec![file.to_string(), state.to_string()],
+            ),
+        ),
+        DownloadRefused::NotPrepared => (
+            StatusCode::NOT_FOUND,
+            VapiError::new(
+                ErrorType::NotFound,
+                "com.vmware.vdcs.cls-main.file_not_prepared",
+                format!("{file} is not prepared for an HTTPS download."),
+                vec![file.to_string()],
+            ),
+        ),
+    };
+    let mut resp = error_response(Form::Api, &e);
+    *resp.status_mut() = status;
+    resp
+}
+
+/// A `Range` header resolved against a size.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RangeRequest {
+    Whole,
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// Read a single `bytes=` range (end exclusive in the result). Anything else means the whole
+/// file, as RFC 9110 allows a server to ignore ranges it does not support.
+pub fn parse_range(value: Option<&str>, size: u64) -> RangeRequest {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Whole;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Whole;
+    }
+    let Some((a, b)) = spec.split_once('-') else {
+        return RangeRequest::Whole;
+    };
+    let (a, b) = (a.trim(), b.trim());
+    let parsed = match (a.is_empty(), b.is_empty()) {
+        (true, false) => match b.parse::<u64>() {
+            Ok(0) => return RangeRequest::Unsatisfiable,
+            Ok(n) => Some((size.saturating_sub(n), size)),
+            Err(_) => None,
+        },
+        (false, _) => match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(s), _) if s >= size => return RangeRequest::Unsatisfiable,
+            (Ok(s), Ok(e)) if e >= s => Some((s, (e + 1).min(size))),
+            (Ok(s), Err(_)) if b.is_empty() => Some((s, size)),
+            _ => None,
+        },
+        (true, true) => None,
+    };
+    match parsed {
+        Some((s, e)) => RangeRequest::Part(s, e),
+        None => RangeRequest::Whole,
+    }
+}
+
+async fn download(
+    State(s): State<Arc<AppState>>,
+    method: Method,
+    headers: HeaderMap,
+    Path((token, file)): Path<(String, String)>,
+) -> Response {
+    let d = match s.engine.open_download(&token, &file) {
+        Ok(d) => d,
+        Err(r) => return refusal(r, &file),
+    };
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match parse_range(range, d.size) {
+        RangeRequest::Whole => (StatusCode::OK, 0, d.size),
+        RangeRequest::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b),
+        RangeRequest::Unsatisfiable => {
+            let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", d.size)) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return resp;
+        }
+    };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        match s.content.open(&d, start, end).await {
+            Ok(stream) => Body::from_stream(stream),
+            Err(e) => {
+                tracing::warn!(file = %file, error = %e, "cannot open content");
+                return refusal(DownloadRefused::NotFound, &file);
+            }
+        }
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{}", start, end - 1, d.size)) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RangeRequest::*;
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let p = |v: &str| parse_range(Some(v), 100);
+        assert_eq!(parse_range(None, 100), Whole);
+        assert_eq!(p("bytes=0-9"), Part(0, 10));
+        assert_eq!(p("bytes=90-"), Part(90, 100));
+        assert_eq!(p("bytes=-10"), Part(90, 100));
+        assert_eq!(p("bytes=-1000"), Part(0, 100));
+        assert_eq!(p("bytes=95-1000"), Part(95, 100));
+        assert_eq!(p("bytes=100-"), Unsatisfiable);
+        assert_eq!(p("bytes=-0"), Unsatisfiable);
+        assert_eq!(p("bytes=5-2"), Whole);
+        assert_eq!(p("bytes=0-1,5-6"), Whole);
+        assert_eq!(p("items=0-1"), Whole);
+        assert_eq!(p("bytes=x-"), Whole);
+    }
+}
