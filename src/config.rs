@@ -8,6 +8,16 @@
 //! emit_session_id = false
 //! body_limit_bytes = 1048576
 //!
+//! content_seed = 0     # seed of synthetic file bytes
+//! checksums = true
+//!
+//! [tls]
+//! enabled = false
+//! # cert = "server.pem"  # PEM chain and key; generated at start when left out
+//! # key = "server.key"
+//! sha256_thumbprint = false   # report SHA-256 (9.x) instead of SHA-1 thumbprints
+//! report_certificate = false  # also report ssl_certificate (PEM)
+//!
 //! [prepare]
 //! requested_ms = 500   # time in PREPARE_REQUESTED
 //! preparing_ms = 2000  # then in PREPARING, then PREPARED
@@ -47,10 +57,28 @@ pub struct FileConfig {
     pub emit_session_id: Option<bool>,
     pub body_limit_bytes: Option<usize>,
     pub prepare: Option<PrepareTiming>,
+    pub content_seed: Option<u64>,
+    pub checksums: Option<bool>,
+    /// Serve a directory as the library: one item per subdirectory.
+    pub library_dir: Option<std::path::PathBuf>,
+    pub tls: Option<TlsSection>,
     #[serde(default)]
     pub users: Vec<User>,
     #[serde(default)]
     pub libraries: Vec<LibrarySpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    #[serde(default)]
+    pub enabled: bool,
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub sha256_thumbprint: bool,
+    #[serde(default)]
+    pub report_certificate: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +135,39 @@ impl FileConfig {
         }
         if !self.users.is_empty() {
             config.engine.users = self.users;
+        }
+        if let Some(seed) = self.content_seed {
+            config.engine.content_seed = seed;
+        }
+        if let Some(c) = self.checksums {
+            config.checksums = c;
+        }
+        if let Some(t) = self.tls {
+            if t.enabled {
+                let cert_and_key = match (t.cert, t.key) {
+                    (Some(c), Some(k)) => Some((c, k)),
+                    (None, None) => None,
+                    _ => {
+                        return Err(ConfigError::Invalid(
+                            "[tls] needs both cert and key, or neither (to generate one)".into(),
+                        ))
+                    }
+                };
+                config.tls = Some(crate::server::TlsOptions {
+                    cert_and_key,
+                    sha256_thumbprint: t.sha256_thumbprint,
+                    report_certificate: t.report_certificate,
+                });
+            }
+        }
+        if !self.libraries.is_empty() && self.library_dir.is_some() {
+            return Err(ConfigError::Invalid(
+                "use either [[libraries]] or library_dir, not both".into(),
+            ));
+        }
+        if let Some(dir) = self.library_dir {
+            config.engine.libraries = crate::engine::library::library_from_directory(&dir)
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         if !self.libraries.is_empty() {
             config.engine.libraries = self.libraries;

@@ -15,7 +15,8 @@ use std::time::Duration;
 use crate::engine::auth::{User, DEMO_PASSWORD, DEMO_USER};
 use crate::engine::library::LibrarySpec;
 use crate::engine::{Clock, Engine, PrepareTiming};
-use crate::server::{self, RunningServer, ServerConfig};
+use crate::server::tls::Certificate;
+use crate::server::{self, RunningServer, ServerConfig, TlsOptions};
 
 /// A running fake; it stops when dropped.
 #[derive(Debug)]
@@ -70,6 +71,10 @@ impl Dlsim {
     pub fn password(&self) -> &str {
         &self.password
     }
+    /// The certificate served, when started with TLS.
+    pub fn certificate(&self) -> Option<&Certificate> {
+        self.server.certificate()
+    }
     /// Stop the fake and wait until it has stopped.
     pub async fn stop(self) -> std::io::Result<()> {
         self.server.shutdown().await
@@ -104,6 +109,29 @@ impl DlsimBuilder {
     }
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;
+        self
+    }
+    /// Serve HTTPS with a generated certificate (see [`Dlsim::certificate`]).
+    pub fn tls(mut self) -> Self {
+        self.config.tls = Some(TlsOptions::default());
+        self
+    }
+    pub fn tls_options(mut self, options: TlsOptions) -> Self {
+        self.config.tls = Some(options);
+        self
+    }
+    /// Serve a directory as the library: one item per subdirectory.
+    pub fn library_dir(mut self, dir: &std::path::Path) -> Self {
+        self.config.engine.libraries = crate::engine::library::library_from_directory(dir)
+            .unwrap_or_else(|e| panic!("dlsim cannot serve {}: {e}", dir.display()));
+        self
+    }
+    pub fn checksums(mut self, on: bool) -> Self {
+        self.config.checksums = on;
+        self
+    }
+    pub fn content_seed(mut self, seed: u64) -> Self {
+        self.config.engine.content_seed = seed;
         self
     }
     pub fn emit_session_id(mut self, on: bool) -> Self {

@@ -45,6 +45,27 @@ struct ServeArgs {
     /// Idle timeout of download sessions, in seconds.
     #[arg(long)]
     idle_timeout: Option<u64>,
+    /// Serve a directory as the library: one item per subdirectory, its files as the item's.
+    #[arg(long, value_name = "DIR")]
+    library: Option<PathBuf>,
+    /// Serve HTTPS (API and downloads) with a certificate generated at start.
+    #[arg(long)]
+    tls: bool,
+    /// PEM certificate chain to serve (implies --tls; needs --key).
+    #[arg(long, requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key of --cert.
+    #[arg(long, requires = "cert")]
+    key: Option<PathBuf>,
+    /// Report SHA-256 thumbprints on download endpoints (as 9.x does) instead of SHA-1.
+    #[arg(long)]
+    sha256_thumbprint: bool,
+    /// Also report the PEM certificate (ssl_certificate) on download endpoints.
+    #[arg(long)]
+    report_certificate: bool,
+    /// Do not compute checksums of downloaded files (to measure what they cost).
+    #[arg(long)]
+    no_checksums: bool,
 }
 
 fn main() -> ExitCode {
@@ -99,6 +120,24 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }
         config.engine.idle_timeout = Duration::from_secs(t);
     }
+    if let Some(dir) = &args.library {
+        config.engine.libraries =
+            dlsim::engine::library::library_from_directory(dir).map_err(|e| e.to_string())?;
+    }
+    if args.tls || args.cert.is_some() {
+        let mut opts = config.tls.take().unwrap_or_default();
+        if let (Some(c), Some(k)) = (&args.cert, &args.key) {
+            opts.cert_and_key = Some((c.clone(), k.clone()));
+        }
+        config.tls = Some(opts);
+    }
+    if let Some(opts) = config.tls.as_mut() {
+        opts.sha256_thumbprint |= args.sha256_thumbprint;
+        opts.report_certificate |= args.report_certificate;
+    }
+    if args.no_checksums {
+        config.checksums = false;
+    }
     let (user, password) = config
         .engine
         .users
@@ -108,15 +147,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let running = server::start(config).await.map_err(|e| e.to_string())?;
     let base = running.base_url().to_string();
     let engine = running.engine().clone();
+    let cert = running.certificate();
     let ready = serde_json::json!({
         "base_url": base,
         "api_url": format!("{base}/api"),
         "username": user,
         "password": password,
         "libraries": engine.library_ids(),
+        "tls": cert.map(|c| serde_json::json!({
+            "sha1_thumbprint": c.sha1,
+            "sha256_thumbprint": c.sha256,
+            "certificate_pem": c.pem,
+        })),
     });
+    if let Some(c) = cert {
+        eprintln!(
+            "TLS certificate thumbprints\n  SHA-1:    {}\n  SHA-256:  {}",
+            c.sha1, c.sha256
+        );
+    }
     eprintln!(
-        "dlsim listening on {base}\n  /api:     {base}/api\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies)\n  stop:     Ctrl-C",
+        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies)\n  stop:     Ctrl-C",
         engine
             .library_ids()
             .iter()

@@ -3,8 +3,10 @@
 //! A file's bytes come from a [`synthetic`] generator or from a directory. [`ContentPlane::open`]
 //! returns a stream over any byte range; as it is polled it records what was served (so
 //! `bytes_transferred` grows) and, once the whole file has been served, publishes its size and
-//! checksum. A checksum is computed at most once per file content: inline while a whole file
-//! streams, or from the source when a download completes through several ranges.
+//! checksum. The bytes themselves are never copied on the way out. A checksum is computed at
+//! most once per file content, from the source, in parallel with the first download (see
+//! [`checksum::Checksums`]), so serving never waits on hashing except for the last chunk of a
+//! first download whose hash is not yet done.
 
 pub mod checksum;
 pub mod synthetic;
@@ -12,44 +14,63 @@ pub mod synthetic;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Bytes;
 use futures_core::Stream;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::task::JoinHandle;
 
 use crate::engine::library::ItemSource;
 use crate::engine::Download;
 use crate::model::ChecksumInfo;
-use checksum::{ChecksumCache, Hasher};
+use checksum::{resolve, Cell, Checksums, Hasher};
 use synthetic::{SyntheticFile, SyntheticSlices, CHUNK};
 
 /// A stream of file bytes.
 pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
-/// Shared state of the content plane: checksums already known.
-#[derive(Debug, Default)]
+/// Waiting for a file's checksum.
+type ChecksumWait = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>;
+
+/// Shared state of the content plane.
+#[derive(Debug)]
 pub struct ContentPlane {
-    checksums: Arc<ChecksumCache>,
+    checksums: Checksums,
+    /// Whether checksums are computed at all (off only to measure what they cost).
+    enabled: bool,
+}
+
+impl Default for ContentPlane {
+    fn default() -> Self {
+        ContentPlane::new(true)
+    }
 }
 
 impl ContentPlane {
+    pub fn new(checksums: bool) -> Self {
+        ContentPlane {
+            checksums: Checksums::default(),
+            enabled: checksums,
+        }
+    }
+
     /// Stream `start..end` (end exclusive, within the file) of a download.
     pub async fn open(&self, download: &Download, start: u64, end: u64) -> io::Result<ByteStream> {
         let raw = raw_stream(download, start, end).await?;
-        let identity = identity(download);
-        let known = self.checksums.get(&identity, download.algorithm);
-        let whole = start == 0 && end == download.size;
+        let checksum = self.enabled.then(|| {
+            let cell = self.checksums.cell(&identity(download), download.algorithm);
+            if !cell.initialized() {
+                let (c, d) = (cell.clone(), download.clone());
+                tokio::spawn(async move { resolve(&c, move || checksum_from_source(&d)).await });
+            }
+            cell
+        });
         Ok(Box::pin(Metered {
             inner: raw,
             pos: start,
             end,
-            hasher: (whole && known.is_none()).then(|| Hasher::new(download.algorithm)),
             download: download.clone(),
-            identity,
-            cache: self.checksums.clone(),
+            checksum,
             finishing: None,
         }))
     }
@@ -135,45 +156,18 @@ struct Metered {
     inner: ByteStream,
     pos: u64,
     end: u64,
-    hasher: Option<Hasher>,
     download: Download,
-    identity: String,
-    cache: Arc<ChecksumCache>,
-    /// Hashing the source after a download completed through several ranges, holding back
-    /// the last chunk until the checksum is known.
-    finishing: Option<(JoinHandle<io::Result<String>>, Bytes)>,
-}
-
-enum Finish {
-    Done,
-    NeedSource,
+    checksum: Option<Cell>,
+    /// Waiting for the checksum, holding back the last chunk until it is published.
+    finishing: Option<(ChecksumWait, Bytes)>,
 }
 
 impl Metered {
     fn publish(&self, checksum: String) {
-        self.cache
-            .put(&self.identity, self.download.algorithm, checksum.clone());
         self.download.transfer.set_checksum(ChecksumInfo {
             algorithm: Some(self.download.algorithm),
             checksum,
         });
-    }
-
-    /// Called once the range is fully served: publish the checksum if the file is now complete.
-    fn finish(&mut self) -> Finish {
-        let t = &self.download.transfer;
-        if t.checksum().is_some() || !t.complete(self.download.size) {
-            return Finish::Done;
-        }
-        if let Some(h) = self.hasher.take() {
-            self.publish(h.finish_hex());
-            return Finish::Done;
-        }
-        if let Some(sum) = self.cache.get(&self.identity, self.download.algorithm) {
-            self.publish(sum);
-            return Finish::Done;
-        }
-        Finish::NeedSource
     }
 }
 
@@ -182,10 +176,10 @@ impl Stream for Metered {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some((task, _)) = this.finishing.as_mut() {
-            let result = match Pin::new(task).poll(cx) {
+        if let Some((wait, _)) = this.finishing.as_mut() {
+            let result = match wait.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(r) => r.map_err(io::Error::other).and_then(|r| r),
+                Poll::Ready(r) => r,
             };
             let (_, last) = this.finishing.take().expect("finishing is set");
             return match result {
@@ -193,26 +187,21 @@ impl Stream for Metered {
                     this.publish(sum);
                     Poll::Ready(Some(Ok(last)))
                 }
-                Err(e) => Poll::Ready(Some(Err(e))),
+                Err(e) => Poll::Ready(Some(Err(io::Error::other(e)))),
             };
         }
         match this.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(bytes))) => {
                 let next = this.pos + bytes.len() as u64;
-                if let Some(h) = this.hasher.as_mut() {
-                    h.update(&bytes);
-                }
                 this.download.transfer.record(this.pos, next);
                 this.pos = next;
                 if this.pos < this.end {
                     return Poll::Ready(Some(Ok(bytes)));
                 }
-                match this.finish() {
-                    Finish::Done => Poll::Ready(Some(Ok(bytes))),
-                    Finish::NeedSource => {
-                        let d = this.download.clone();
-                        let task = tokio::task::spawn_blocking(move || checksum_from_source(&d));
-                        this.finishing = Some((task, bytes));
+                match this.completion() {
+                    None => Poll::Ready(Some(Ok(bytes))),
+                    Some(wait) => {
+                        this.finishing = Some((wait, bytes));
                         cx.waker().wake_by_ref();
                         Poll::Pending
                     }
@@ -225,11 +214,31 @@ impl Stream for Metered {
             Poll::Ready(None) => {
                 // An empty file has no last chunk: it is complete as soon as it is asked for.
                 if this.download.size == 0 {
-                    this.finish();
+                    if let Some(wait) = this.completion() {
+                        this.finishing = Some((wait, Bytes::new()));
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
                 }
                 Poll::Ready(None)
             }
             other => other,
         }
+    }
+}
+
+impl Metered {
+    /// Once this range is served: if the file is now complete and its checksum not yet
+    /// published, the wait for that checksum.
+    fn completion(&self) -> Option<ChecksumWait> {
+        let t = &self.download.transfer;
+        if t.checksum().is_some() || !t.complete(self.download.size) {
+            return None;
+        }
+        let cell = self.checksum.clone()?;
+        let d = self.download.clone();
+        Some(Box::pin(async move {
+            resolve(&cell, move || checksum_from_source(&d)).await
+        }))
     }
 }

@@ -56,6 +56,8 @@ pub struct EngineConfig {
     pub endpoint_base: String,
     /// Reported as `ssl_certificate_thumbprint` on download endpoints, when serving TLS.
     pub endpoint_thumbprint: Option<String>,
+    /// Reported as `ssl_certificate` (PEM) on download endpoints, when configured.
+    pub endpoint_certificate: Option<String>,
     /// Whether `get` includes the session `id` (documented as absent; vcsim includes it).
     pub emit_session_id: bool,
     /// Datastore UUID used in DIRECT (`ds://`) endpoint URIs.
@@ -73,6 +75,7 @@ impl Default for EngineConfig {
             content_seed: 0,
             endpoint_base: "http://127.0.0.1:8080".to_string(),
             endpoint_thumbprint: None,
+            endpoint_certificate: None,
             emit_session_id: false,
             datastore_uuid: "5f1e2d3c-4b5a6978-1a2b-3c4d5e6f7a8b".to_string(),
         }
@@ -481,7 +484,7 @@ impl Engine {
                     self.config.endpoint_base, s.content_token, name
                 ),
                 ssl_certificate_thumbprint: self.config.endpoint_thumbprint.clone(),
-                ssl_certificate: None,
+                ssl_certificate: self.config.endpoint_certificate.clone(),
             },
             EndpointType::Direct => {
                 let library = self

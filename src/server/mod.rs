@@ -10,6 +10,7 @@ pub mod content;
 pub mod ops;
 pub mod respond;
 pub mod rest;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +41,21 @@ pub struct ServerConfig {
     pub engine: EngineConfig,
     pub clock: Clock,
     pub body_limit: usize,
+    /// Serve HTTPS (API and content) instead of HTTP.
+    pub tls: Option<TlsOptions>,
+    /// Compute checksums of downloaded files (off only to measure their cost).
+    pub checksums: bool,
+}
+
+/// HTTPS settings.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// PEM certificate chain and key; a self-signed certificate is generated when unset.
+    pub cert_and_key: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Report the SHA-256 thumbprint (9.x) instead of SHA-1 (7.x/8.x) on download endpoints.
+    pub sha256_thumbprint: bool,
+    /// Also report the PEM certificate (`ssl_certificate`, API 9.0) on download endpoints.
+    pub report_certificate: bool,
 }
 
 /// Default request body limit: 1 MiB (the API's bodies are tiny).
@@ -52,6 +68,8 @@ impl Default for ServerConfig {
             engine: EngineConfig::default(),
             clock: Clock::real(),
             body_limit: DEFAULT_BODY_LIMIT,
+            tls: None,
+            checksums: true,
         }
     }
 }
@@ -66,6 +84,8 @@ pub enum StartError {
     },
     #[error("the library configuration is not valid: {0}")]
     Catalog(#[from] CatalogError),
+    #[error("cannot set up TLS: {0} (use --cert/--key with PEM files, or --tls alone for a generated certificate)")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// A server running in the background of the current tokio runtime.
@@ -74,6 +94,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     base_url: String,
     engine: Arc<Engine>,
+    certificate: Option<tls::Certificate>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -88,6 +109,10 @@ impl RunningServer {
     }
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+    /// The certificate served, when serving HTTPS.
+    pub fn certificate(&self) -> Option<&tls::Certificate> {
+        self.certificate.as_ref()
     }
 
     /// Stop accepting connections, let in-flight requests finish, and wait for the server.
@@ -143,34 +168,72 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         addr: config.listen,
         source,
     })?;
-    let base_url = base_url_for(addr);
+    let certificate = match &config.tls {
+        None => None,
+        Some(opts) => Some(match &opts.cert_and_key {
+            Some((cert, key)) => tls::Certificate::from_files(cert, key)?,
+            None => tls::Certificate::generate(&[addr.ip().to_string()])?,
+        }),
+    };
+    let scheme = if certificate.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base_url = base_url_for(scheme, addr);
     config.engine.endpoint_base = base_url.clone();
+    if let (Some(cert), Some(opts)) = (&certificate, &config.tls) {
+        config.engine.endpoint_thumbprint = Some(if opts.sha256_thumbprint {
+            cert.sha256.clone()
+        } else {
+            cert.sha1.clone()
+        });
+        config.engine.endpoint_certificate = opts.report_certificate.then(|| cert.pem.clone());
+    }
     let engine = Arc::new(Engine::new(config.engine, config.clock)?);
     let state = Arc::new(AppState {
         engine: engine.clone(),
-        content: Default::default(),
+        content: crate::content::ContentPlane::new(config.checksums),
         body_limit: config.body_limit,
     });
     let app = router(state);
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
+    let stop = async move {
+        let _ = rx.await;
+    };
+    let task = match &certificate {
+        None => tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        }),
+        Some(cert) => {
+            let listener =
+                tls::TlsListener::new(listener, cert.config.clone()).map_err(|source| {
+                    StartError::Bind {
+                        addr: config.listen,
+                        source,
+                    }
+                })?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(stop)
+                    .await
             })
-            .await
-    });
+        }
+    };
     Ok(RunningServer {
         addr,
         base_url,
         engine,
+        certificate,
         shutdown: Some(tx),
         task: Some(task),
     })
 }
 
 /// The URL clients use for a bound address; an unspecified IP is reached through loopback.
-fn base_url_for(addr: SocketAddr) -> String {
+fn base_url_for(scheme: &str, addr: SocketAddr) -> String {
     let ip = if addr.ip().is_unspecified() {
         match addr {
             SocketAddr::V4(_) => "127.0.0.1".to_string(),
@@ -182,5 +245,5 @@ fn base_url_for(addr: SocketAddr) -> String {
             SocketAddr::V6(a) => format!("[{}]", a.ip()),
         }
     };
-    format!("http://{ip}:{}", addr.port())
+    format!("{scheme}://{ip}:{}", addr.port())
 }

@@ -1,0 +1,210 @@
+//! HTTPS for the API and the content: a certificate generated at start (or read from files),
+//! its SHA-1 and SHA-256 thumbprints (what download endpoints report), and a listener that
+//! completes TLS handshakes off the accept path so one slow client cannot stall the others.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use sha1::Digest;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+/// A server certificate and what clients need to pin it.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub config: Arc<rustls::ServerConfig>,
+    /// The leaf certificate, PEM.
+    pub pem: String,
+    /// SHA-1 of the DER certificate, `AB:CD:...` (what `ssl_certificate_thumbprint` held up to 8.x).
+    pub sha1: String,
+    /// SHA-256 of the DER certificate, `AB:CD:...` (what 9.x reports).
+    pub sha256: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot generate a certificate: {0}")]
+    Generate(String),
+    #[error("cannot read {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("the certificate and key do not form a TLS configuration: {0}")]
+    Config(String),
+}
+
+/// Colon-separated uppercase hex, as vSphere prints thumbprints.
+pub fn thumbprint(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+impl Certificate {
+    /// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `extra_names`.
+    pub fn generate(extra_names: &[String]) -> Result<Self, TlsError> {
+        let mut names = vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ];
+        names.extend(extra_names.iter().cloned());
+        let key = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        let der = key.cert.der().clone();
+        let private = PrivateKeyDer::try_from(key.signing_key.serialize_der())
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        Self::build(vec![der], private)
+    }
+
+    /// A certificate chain and key from PEM files.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<Self, TlsError> {
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| TlsError::Read {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })
+        };
+        let (cert_pem, key_pem) = (read(cert)?, read(key)?);
+        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+            .collect::<Result<_, _>>()
+            .map_err(|e| TlsError::Read {
+                path: cert.display().to_string(),
+                message: e.to_string(),
+            })?;
+        if chain.is_empty() {
+            return Err(TlsError::Read {
+                path: cert.display().to_string(),
+                message: "no PEM certificate found".into(),
+            });
+        }
+        let private = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| TlsError::Read {
+            path: key.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::build(chain, private)
+    }
+
+    fn build(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsError> {
+        let leaf = chain[0].to_vec();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| TlsError::Config(e.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let pem = pem_of(&leaf);
+        Ok(Certificate {
+            config: Arc::new(config),
+            pem,
+            sha1: thumbprint(&sha1::Sha1::digest(&leaf)),
+            sha256: thumbprint(&sha2::Sha256::digest(&leaf)),
+        })
+    }
+}
+
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str("-----END CERTIFICATE-----\n");
+    out
+}
+
+/// A listener yielding connections whose TLS handshake has completed.
+pub struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+/// How long a client may take to complete its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl TlsListener {
+    pub fn new(tcp: TcpListener, config: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
+        let local = tcp.local_addr()?;
+        let acceptor = TlsAcceptor::from(config);
+        let (tx, ready) = mpsc::channel(64);
+        tokio::spawn(async move {
+            loop {
+                let accepted = tokio::select! {
+                    a = tcp.accept() => a,
+                    _ = tx.closed() => return,
+                };
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let (acceptor, tx) = (acceptor.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let _ = stream.set_nodelay(true);
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            let _ = tx.send((tls, peer)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(TlsListener { ready, local })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(conn) => conn,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_certificates_have_both_thumbprints() {
+        let c = Certificate::generate(&[]).unwrap();
+        assert_eq!(c.sha1.len(), 20 * 3 - 1);
+        assert_eq!(c.sha256.len(), 32 * 3 - 1);
+        assert!(c.pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
+        let der = CertificateDer::from_pem_slice(c.pem.as_bytes()).unwrap();
+        assert_eq!(thumbprint(&sha1::Sha1::digest(&der)), c.sha1);
+    }
+
+    #[test]
+    fn missing_files_name_the_path() {
+        let e =
+            Certificate::from_files(Path::new("/nonexistent/c.pem"), Path::new("/x")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/c.pem"), "{e}");
+    }
+}
