@@ -40,6 +40,7 @@ impl Dlsim {
     }
 
     pub fn builder() -> DlsimBuilder {
+        crate::install_crypto();
         let mut config = ServerConfig {
             listen: ([127, 0, 0, 1], 0).into(),
             clock: Clock::virtual_at(crate::engine::clock::VIRTUAL_EPOCH),

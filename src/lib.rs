@@ -11,3 +11,9 @@ pub mod server;
 pub mod wire;
 
 pub use fake::{Dlsim, DlsimBuilder};
+
+/// Make ring the process-wide rustls crypto provider (dlsim builds without aws-lc). Call it
+/// before building an HTTP client; calling it again does nothing.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

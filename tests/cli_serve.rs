@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 fn dlsim() -> Command {
+    dlsim::install_crypto();
     Command::new(env!("CARGO_BIN_EXE_dlsim"))
 }
 

@@ -55,7 +55,10 @@ impl Client {
         Client {
             form,
             root: root.to_string(),
-            http: reqwest::Client::new(),
+            http: {
+                dlsim::install_crypto();
+                reqwest::Client::new()
+            },
             token: None,
         }
     }

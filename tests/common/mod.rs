@@ -49,7 +49,10 @@ impl Api {
     pub fn new(api_url: String) -> Self {
         Api {
             base: api_url,
-            http: reqwest::Client::new(),
+            http: {
+                dlsim::install_crypto();
+                reqwest::Client::new()
+            },
             token: None,
         }
     }
