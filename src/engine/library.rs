@@ -150,7 +150,9 @@ fn directory_files(
         let mut names = Vec::new();
         for entry in std::fs::read_dir(&root).map_err(io)? {
             let entry = entry.map_err(io)?;
-            if entry.file_type().map_err(io)?.is_file() {
+            // Symlinks are listed too, so that one leading outside is refused, not skipped.
+            let kind = entry.file_type().map_err(io)?;
+            if kind.is_file() || kind.is_symlink() {
                 if let Some(name) = entry.file_name().to_str() {
                     names.push(name.to_string());
                 }

@@ -1,0 +1,448 @@
+//! The content plane as a client sees it: real bytes at the download URIs over HTTP and
+//! HTTPS, checksums that match the bytes, certificates that match their thumbprints, Range
+//! resumption, HEAD, dead URIs after the session ends, and a directory library that never
+//! serves anything outside itself.
+
+mod common;
+
+use std::time::Duration;
+
+use common::forms::{Client, Form};
+use common::tls::recording_client;
+use common::{ISO_ITEM, OVF_ITEM};
+use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::Dlsim;
+use md5::Md5;
+use rstest::rstest;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+use sha2::{Sha256, Sha512};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes' own checksum in the named algorithm (computed here, not by dlsim).
+enum Sum {
+    Sha1(Sha1),
+    Md5(Md5),
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl Sum {
+    fn new(algorithm: &str) -> Sum {
+        match algorithm {
+            "SHA1" => Sum::Sha1(Sha1::new()),
+            "MD5" => Sum::Md5(Md5::new()),
+            "SHA256" => Sum::Sha256(Sha256::new()),
+            "SHA512" => Sum::Sha512(Sha512::new()),
+            other => panic!("unknown algorithm {other}"),
+        }
+    }
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            Sum::Sha1(h) => h.update(b),
+            Sum::Md5(h) => h.update(b),
+            Sum::Sha256(h) => h.update(b),
+            Sum::Sha512(h) => h.update(b),
+        }
+    }
+    fn hex(self) -> String {
+        match self {
+            Sum::Sha1(h) => hex(&h.finalize()),
+            Sum::Md5(h) => hex(&h.finalize()),
+            Sum::Sha256(h) => hex(&h.finalize()),
+            Sum::Sha512(h) => hex(&h.finalize()),
+        }
+    }
+}
+
+/// Stream a URI (never holding it whole); returns status, length and the bytes' checksum.
+async fn fetch_sum(http: &reqwest::Client, uri: &str, algorithm: &str) -> (u16, u64, String) {
+    let mut r = http.get(uri).send().await.unwrap();
+    let status = r.status().as_u16();
+    let declared = r.content_length();
+    let mut sum = Sum::new(algorithm);
+    let mut n = 0u64;
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        n += chunk.len() as u64;
+        sum.update(&chunk);
+    }
+    if status == 200 {
+        assert_eq!(declared, Some(n), "Content-Length matches the bytes");
+    }
+    (status, n, sum.hex())
+}
+
+async fn fetch(
+    http: &reqwest::Client,
+    uri: &str,
+    range: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = http.get(uri);
+    if let Some(r) = range {
+        req = req.header("range", r);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.bytes().await.unwrap().to_vec())
+}
+
+async fn logged_in(fake: &Dlsim, http: reqwest::Client) -> Client {
+    let mut c = Client::new(Form::Api, fake.base_url());
+    c.http = http;
+    c.login(fake.username(), fake.password()).await.ok();
+    c
+}
+
+/// Create a session on `item` and prepare every file; returns the id and the file infos.
+async fn prepared(c: &Client, item: &str) -> (String, Vec<Value>) {
+    let id = c
+        .create(item, None)
+        .await
+        .ok()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let files = c.file_list(&id).await.ok().as_array().unwrap().clone();
+    let mut infos = vec![];
+    for f in files {
+        let name = f["name"].as_str().unwrap();
+        let info = c.prepare(&id, name, None).await.ok().clone();
+        assert_eq!(info["status"], "PREPARED");
+        infos.push(info);
+    }
+    (id, infos)
+}
+
+#[rstest]
+#[case::http(false)]
+#[case::https(true)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_file_downloads_and_matches_its_checksum(#[case] tls: bool) {
+    let builder = Dlsim::builder();
+    let fake = if tls { builder.tls() } else { builder }.start().await;
+    let (http, recorder) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    for (item, algorithm) in [(OVF_ITEM, "SHA1"), (ISO_ITEM, "SHA256")] {
+        let (id, infos) = prepared(&c, item).await;
+        for info in infos {
+            let name = info["name"].as_str().unwrap().to_string();
+            let endpoint = &info["download_endpoint"];
+            let uri = endpoint["uri"].as_str().unwrap();
+            assert_eq!(uri.starts_with("https://"), tls, "{uri}");
+            assert!(
+                info.get("checksum_info").is_none(),
+                "no checksum before a download"
+            );
+
+            let (status, n, own) = fetch_sum(&http, uri, algorithm).await;
+            assert_eq!(status, 200);
+            let after = c.file_get(&id, &name).await.ok().clone();
+            assert_eq!(after["size"], n, "{name}: size is the bytes served");
+            assert_eq!(after["bytes_transferred"], n);
+            assert_eq!(after["checksum_info"]["algorithm"], algorithm);
+            assert_eq!(after["checksum_info"]["checksum"], own.as_str(), "{name}");
+
+            if tls {
+                let presented = recorder.seen.lock().unwrap().last().cloned().unwrap();
+                let sha1 = dlsim::server::tls::thumbprint(&Sha1::digest(&presented));
+                assert_eq!(endpoint["ssl_certificate_thumbprint"], sha1.as_str());
+                assert_eq!(sha1, fake.certificate().unwrap().sha1);
+            } else {
+                assert!(endpoint.get("ssl_certificate_thumbprint").is_none());
+            }
+        }
+        c.delete(&id).await.done();
+    }
+}
+
+fn small_library() -> Vec<LibrarySpec> {
+    let item = |name: &str, algorithm: &str| ItemSpec {
+        id: None,
+        name: name.to_string(),
+        item_type: Some("ovf".into()),
+        description: None,
+        content_version: "1".into(),
+        checksum_algorithm: Some(algorithm.to_string()),
+        files: vec![
+            FileSpec {
+                name: format!("{name}.ovf"),
+                size: 4_321,
+            },
+            FileSpec {
+                name: format!("{name} disk 1.vmdk"),
+                size: 700_001,
+            },
+            FileSpec {
+                name: format!("{name}.empty"),
+                size: 0,
+            },
+        ],
+        path: None,
+    };
+    vec![LibrarySpec {
+        id: None,
+        name: "algorithms".into(),
+        description: None,
+        items: ["SHA1", "MD5", "SHA256", "SHA512"]
+            .iter()
+            .map(|a| item(&a.to_lowercase(), a))
+            .collect(),
+    }]
+}
+
+#[rstest]
+#[case::http(false)]
+#[case::https(true)]
+#[tokio::test]
+async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
+    let builder = Dlsim::builder().libraries(small_library());
+    let fake = if tls { builder.tls() } else { builder }.start().await;
+    let (http, _) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let items = c.items(&lib).await.ok().as_array().unwrap().clone();
+    let mut seen = vec![];
+    for item in items {
+        let item = item.as_str().unwrap();
+        let (id, infos) = prepared(&c, item).await;
+        for info in infos {
+            let name = info["name"].as_str().unwrap();
+            let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+            let algorithm = c.item(item).await.ok()["name"]
+                .as_str()
+                .unwrap()
+                .to_uppercase();
+            let (status, n, own) = fetch_sum(&http, uri, &algorithm).await;
+            assert_eq!((status, n), (200, info["size"].as_u64().unwrap()));
+            let after = c.file_get(&id, name).await.ok().clone();
+            assert_eq!(after["checksum_info"]["algorithm"], algorithm.as_str());
+            assert_eq!(after["checksum_info"]["checksum"], own.as_str(), "{name}");
+            seen.push(algorithm);
+        }
+    }
+    seen.dedup();
+    assert_eq!(seen, ["SHA1", "MD5", "SHA256", "SHA512"]);
+}
+
+#[tokio::test]
+async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
+    let fake = Dlsim::builder().libraries(small_library()).start().await;
+    let (http, _) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let (id, infos) = prepared(&c, &item).await;
+    let info = &infos[1];
+    let (name, size) = (
+        info["name"].as_str().unwrap(),
+        info["size"].as_u64().unwrap(),
+    );
+    let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+    assert!(
+        uri.ends_with("/sha1%20disk%201.vmdk"),
+        "names are percent-encoded: {uri}"
+    );
+
+    // First part, as a download cut short.
+    let (status, headers, first) = fetch(&http, uri, Some("bytes=0-299999")).await;
+    assert_eq!(status, 206);
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes 0-299999/{size}").as_str()
+    );
+    assert_eq!(first.len(), 300_000);
+    let mid = c.file_get(&id, name).await.ok().clone();
+    assert_eq!(mid["bytes_transferred"], 300_000);
+    assert!(mid.get("checksum_info").is_none(), "not complete yet");
+
+    // Resume from where it stopped.
+    let (status, _, rest) = fetch(&http, uri, Some("bytes=300000-")).await;
+    assert_eq!(status, 206);
+    let resumed = [first, rest].concat();
+    let (_, _, whole) = fetch(&http, uri, None).await;
+    assert_eq!(resumed.len() as u64, size);
+    assert_eq!(resumed, whole, "resumed bytes equal the whole download");
+    let done = c.file_get(&id, name).await.ok().clone();
+    assert_eq!(done["bytes_transferred"], size);
+    assert_eq!(
+        done["checksum_info"]["checksum"],
+        hex(&Sha1::digest(&resumed)).as_str()
+    );
+
+    // A suffix range, and an unsatisfiable one.
+    let (status, _, tail) = fetch(&http, uri, Some("bytes=-10")).await;
+    assert_eq!((status, tail.as_slice()), (206, &whole[whole.len() - 10..]));
+    let (status, headers, _) = fetch(&http, uri, Some(&format!("bytes={size}-"))).await;
+    assert_eq!(status, 416);
+    assert_eq!(headers["content-range"], format!("bytes */{size}").as_str());
+}
+
+#[tokio::test]
+async fn head_describes_without_serving() {
+    let fake = Dlsim::builder().libraries(small_library()).start().await;
+    let (http, _) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let (id, infos) = prepared(&c, &item).await;
+    let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
+    let r = http.head(uri).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-length"], "4321");
+    assert_eq!(r.headers()["accept-ranges"], "bytes");
+    assert!(r.bytes().await.unwrap().is_empty());
+    let info = c
+        .file_get(&id, infos[0]["name"].as_str().unwrap())
+        .await
+        .ok()
+        .clone();
+    assert_eq!(info["bytes_transferred"], 0);
+}
+
+#[rstest]
+#[case::canceled("cancel", 410)]
+#[case::failed("fail", 410)]
+#[case::deleted("delete", 404)]
+#[case::expired("expire", 404)]
+#[tokio::test]
+async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status: u16) {
+    let fake = Dlsim::builder().libraries(small_library()).start().await;
+    let (http, _) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let (id, infos) = prepared(&c, &item).await;
+    let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
+    assert_eq!(fetch(&http, uri, None).await.0, 200);
+    match how {
+        "cancel" => c.cancel(&id).await.done(),
+        "fail" => c.fail(&id, "client gave up").await.done(),
+        "delete" => c.delete(&id).await.done(),
+        _ => {
+            fake.clock().advance(Duration::from_secs(301));
+        }
+    }
+    let (got, headers, body) = fetch(&http, uri, None).await;
+    assert_eq!(got, status);
+    assert_eq!(headers["content-type"], "application/json");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    common::assert_schema("api/error", &body);
+}
+
+#[tokio::test]
+async fn uris_need_the_right_token_file_and_preparation() {
+    let fake = Dlsim::builder().libraries(small_library()).start().await;
+    let (http, _) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let id = c
+        .create(&item, None)
+        .await
+        .ok()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let info = c.prepare(&id, "sha1.ovf", None).await.ok().clone();
+    let uri = info["download_endpoint"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = uri.rsplit_once('/').unwrap().0.to_string();
+    // Another file of the session that was not prepared, an unknown file, a wrong token.
+    assert_eq!(
+        fetch(&http, &format!("{base}/sha1.empty"), None).await.0,
+        404
+    );
+    assert_eq!(
+        fetch(&http, &format!("{base}/nope.vmdk"), None).await.0,
+        404
+    );
+    let wrong = uri.replace("/cls/data/", "/cls/data/0");
+    assert_eq!(fetch(&http, &wrong, None).await.0, 404);
+    // A file prepared for DIRECT has no HTTP URI.
+    c.prepare(&id, "sha1.empty", Some("DIRECT")).await.ok();
+    assert_eq!(
+        fetch(&http, &format!("{base}/sha1.empty"), None).await.0,
+        404
+    );
+    assert_eq!(fetch(&http, &uri, None).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_directory_library_serves_its_files_and_nothing_outside() {
+    let root = tempfile::tempdir().unwrap();
+    let lib = root.path().join("lib");
+    std::fs::create_dir_all(lib.join("alpine")).unwrap();
+    std::fs::create_dir_all(lib.join("photon")).unwrap();
+    let iso: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(lib.join("alpine/alpine.iso"), &iso).unwrap();
+    std::fs::write(lib.join("photon/photon.ovf"), b"<Envelope/>").unwrap();
+    std::fs::write(root.path().join("secret.txt"), b"top secret").unwrap();
+
+    let fake = Dlsim::builder().library_dir(&lib).start().await;
+    let (http, _) = recording_client();
+    let c = logged_in(&fake, http.clone()).await;
+    let lib_id = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    assert_eq!(c.library(&lib_id).await.ok()["name"], "lib");
+    let items = c.items(&lib_id).await.ok().as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    let alpine = items[0].as_str().unwrap();
+    assert_eq!(c.item(alpine).await.ok()["name"], "alpine");
+
+    let (id, infos) = prepared(&c, alpine).await;
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos[0]["size"], 300_000);
+    let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
+    let (status, _, bytes) = fetch(&http, uri, None).await;
+    assert_eq!((status, bytes == iso), (200, true));
+    let (_, _, part) = fetch(&http, uri, Some("bytes=1000-1999")).await;
+    assert_eq!(part, iso[1000..2000]);
+    assert_eq!(
+        c.file_get(&id, "alpine.iso").await.ok()["checksum_info"]["checksum"],
+        hex(&Sha1::digest(&iso)).as_str()
+    );
+
+    // Traversal, in the URI and in the API: refused, and the secret never leaves.
+    let base = uri.rsplit_once('/').unwrap().0;
+    for name in [
+        "..%2Fsecret.txt",
+        "..%2F..%2Fsecret.txt",
+        "%2E%2E%2Fsecret.txt",
+        "..",
+        "%2Fetc%2Fpasswd",
+    ] {
+        let (status, _, body) = fetch(&http, &format!("{base}/{name}"), None).await;
+        assert_eq!(status, 404, "{name}");
+        assert!(!String::from_utf8_lossy(&body).contains("top secret"));
+    }
+    for name in [
+        "../secret.txt",
+        "../../lib/photon/photon.ovf",
+        "/etc/passwd",
+    ] {
+        assert_eq!(
+            c.prepare(&id, name, None).await.err(),
+            "INVALID_ARGUMENT",
+            "{name}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_out_of_the_library_is_refused_at_load() {
+    use dlsim::engine::library::{library_from_directory, Catalog, CatalogError};
+    let root = tempfile::tempdir().unwrap();
+    let lib = root.path().join("lib");
+    std::fs::create_dir_all(lib.join("item")).unwrap();
+    std::fs::write(root.path().join("secret.txt"), b"x").unwrap();
+    std::os::unix::fs::symlink(root.path().join("secret.txt"), lib.join("item/link.iso")).unwrap();
+    let specs = library_from_directory(&lib).unwrap();
+    let err = Catalog::new(&specs, dlsim::model::Timestamp(0)).unwrap_err();
+    assert!(matches!(err, CatalogError::NotInDirectory { .. }), "{err}");
+}
