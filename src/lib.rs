@@ -1,6 +1,7 @@
 //! dlsim: a test double and conformance harness for the vSphere Content Library item
 //! download-session API.
 
+pub mod client;
 pub mod config;
 pub mod content;
 pub mod engine;

@@ -26,6 +26,9 @@ struct Cli {
 enum Command {
     /// Serve the download-session API (zero configuration: the built-in demo library).
     Serve(ServeArgs),
+    /// Download every file of a library item through one download session (a reference
+    /// client of the /api form; it works against a real vCenter too).
+    Download(DownloadArgs),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +71,42 @@ struct ServeArgs {
     no_checksums: bool,
 }
 
+#[derive(clap::Args)]
+struct DownloadArgs {
+    /// Base URL of the server, e.g. https://vcenter.example.com (a trailing /api is accepted).
+    base_url: String,
+    /// User name to log in with.
+    #[arg(long)]
+    user: String,
+    /// Password of --user.
+    #[arg(long, env = "DLSIM_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Id of the library item to download.
+    #[arg(long)]
+    item: String,
+    /// Directory to write the files to (created if missing).
+    #[arg(long, default_value = ".")]
+    output: PathBuf,
+    /// Accept any TLS certificate on the API connection.
+    #[arg(long, conflicts_with = "thumbprint")]
+    insecure: bool,
+    /// Accept exactly the API certificate with this SHA-1 or SHA-256 thumbprint (hex, colons optional).
+    #[arg(long)]
+    thumbprint: Option<String>,
+    /// How often to poll a file's prepare status, in milliseconds.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    poll_interval_ms: u64,
+    /// How long the files may take to become PREPARED, in seconds.
+    #[arg(long, default_value_t = 300)]
+    prepare_timeout_secs: u64,
+    /// How often to send keep-alive with the progress, in seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    keep_alive_secs: u64,
+    /// No progress bars (they are also hidden when stderr is not a terminal).
+    #[arg(long)]
+    quiet: bool,
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -87,6 +126,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Download(args) => runtime.block_on(download(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,6 +227,36 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     eprintln!("dlsim stopped");
     Ok(())
+}
+
+async fn download(args: DownloadArgs) -> Result<(), String> {
+    use dlsim::client::{self, DownloadOptions, TlsPolicy};
+    use std::io::IsTerminal;
+    let mut opts = DownloadOptions::new(&args.base_url, &args.user, &args.password, &args.item);
+    opts.output_dir = args.output;
+    opts.tls = match (args.insecure, args.thumbprint) {
+        (_, Some(t)) => TlsPolicy::Thumbprint(t),
+        (true, None) => TlsPolicy::Insecure,
+        (false, None) => TlsPolicy::Verify,
+    };
+    opts.poll_interval = Duration::from_millis(args.poll_interval_ms);
+    opts.prepare_timeout = Duration::from_secs(args.prepare_timeout_secs);
+    opts.keep_alive_interval = Duration::from_secs(args.keep_alive_secs);
+    let bars = client::progress::Bars::new(!args.quiet && std::io::stderr().is_terminal());
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await
+        }
+    };
+    let result = client::run_until(&opts, |e| bars.handle(&e), interrupt).await;
+    bars.clear();
+    let report = result.map_err(|e| e.to_string())?;
+    print!("{}", report.summary());
+    if report.all_verified() {
+        Ok(())
+    } else {
+        Err("not every file was verified".into())
+    }
 }
 
 fn rand_seed() -> u64 {

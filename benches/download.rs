@@ -1,0 +1,213 @@
+//! Download throughput and server memory, measured end to end over loopback.
+//!
+//! `cargo bench --bench download` starts the release `dlsim serve` as its own process with a
+//! 4 GiB synthetic file, downloads it with a streaming client in this process, and reports
+//! GB/s per run and the server's peak RSS (VmHWM). Runs: plain HTTP and TLS, each with
+//! checksums off, with checksums on for a first (cold) download whose SHA-1 is computed in
+//! parallel, and again once the checksum is known (warm). Set `DLSIM_BENCH_GIB` to change the
+//! size. Results also go to `target/bench-download.json`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    api: String,
+    user: String,
+    password: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(dir: &Path, size: u64, tls: bool, checksums: bool) -> Server {
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[libraries]]\nname = \"bench\"\n[[libraries.items]]\nname = \"big\"\nchecksum_algorithm = \"SHA1\"\nfiles = [{{ name = \"disk.vmdk\", size = {size} }}]\n"
+        ),
+    )
+    .unwrap();
+    let ready = dir.join(format!("ready-{tls}-{checksums}.json"));
+    let _ = std::fs::remove_file(&ready);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dlsim"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stderr(Stdio::null());
+    if tls {
+        cmd.arg("--tls");
+    }
+    if !checksums {
+        cmd.arg("--no-checksums");
+    }
+    let child = cmd.spawn().expect("start dlsim serve");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let info: Value = loop {
+        if let Ok(t) = std::fs::read_to_string(&ready) {
+            if let Ok(v) = serde_json::from_str(&t) {
+                break v;
+            }
+        }
+        assert!(Instant::now() < deadline, "dlsim did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Server {
+        child,
+        api: info["api_url"].as_str().unwrap().to_string(),
+        user: info["username"].as_str().unwrap().to_string(),
+        password: info["password"].as_str().unwrap().to_string(),
+    }
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Log in, create a session on the one item, prepare its file; returns its URI.
+async fn prepare(http: &reqwest::Client, s: &Server) -> (String, String, String) {
+    let token: String = http
+        .post(format!("{}/session", s.api))
+        .basic_auth(&s.user, Some(&s.password))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let get = |path: String| {
+        http.get(format!("{}{path}", s.api))
+            .header("vmware-api-session-id", &token)
+    };
+    let libs: Vec<String> = get("/content/library".into())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items: Vec<String> = get(format!("/content/library/item?library_id={}", libs[0]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id: String = http
+        .post(format!("{}/content/library/item/download-session", s.api))
+        .header("vmware-api-session-id", &token)
+        .json(&json!({"library_item_id": items[0]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let info: Value = http
+        .post(format!(
+            "{}/content/library/item/download-session/{id}/file?action=prepare",
+            s.api
+        ))
+        .header("vmware-api-session-id", &token)
+        .json(&json!({"file_name": "disk.vmdk"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uri = info["download_endpoint"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (uri, token, id)
+}
+
+/// Download the URI, discarding bytes; returns (bytes, seconds).
+async fn download(http: &reqwest::Client, uri: &str) -> (u64, f64) {
+    let t = Instant::now();
+    let mut r = http.get(uri).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut n = 0u64;
+    while let Some(chunk) = r.chunk().await.unwrap() {
+        n += chunk.len() as u64;
+    }
+    (n, t.elapsed().as_secs_f64())
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` lists benchmarks; there is nothing to run then.
+    }
+    dlsim::install_crypto();
+    let gib: u64 = std::env::var("DLSIM_BENCH_GIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let size = gib << 30;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let mut results = vec![];
+    println!("download of one {gib} GiB synthetic file over loopback (2-core machine)");
+    println!(
+        "{:<6} {:<10} {:<6} {:>9} {:>15}",
+        "scheme", "checksums", "run", "GB/s", "server VmHWM"
+    );
+    for tls in [false, true] {
+        for checksums in [false, true] {
+            let server = start(dir.path(), size, tls, checksums);
+            let runs: &[&str] = if checksums {
+                &["cold", "warm"]
+            } else {
+                &["plain"]
+            };
+            rt.block_on(async {
+                let (uri, _, _) = prepare(&http, &server).await;
+                for run in runs {
+                    let (n, secs) = download(&http, &uri).await;
+                    assert_eq!(n, size);
+                    let gbps = n as f64 / secs / 1e9;
+                    let rss = peak_rss_kib(server.child.id());
+                    let scheme = if tls { "https" } else { "http" };
+                    let sums = if checksums { "SHA1" } else { "off" };
+                    println!(
+                        "{scheme:<6} {sums:<10} {run:<6} {gbps:>9.2} {:>11.1} MiB",
+                        rss as f64 / 1024.0
+                    );
+                    results.push(json!({
+                        "scheme": scheme, "checksums": sums, "run": run,
+                        "bytes": n, "seconds": secs, "gb_per_s": gbps, "server_peak_rss_kib": rss,
+                    }));
+                }
+            });
+        }
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-download.json");
+    if let Ok(mut f) = std::fs::File::create(&out) {
+        let _ = writeln!(f, "{:#}", Value::Array(results));
+    }
+}
