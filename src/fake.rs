@@ -135,6 +135,11 @@ impl DlsimBuilder {
         self.config.engine.content_seed = seed;
         self
     }
+    /// Break one conformance rule on purpose (see [`crate::faults::Violation`]).
+    pub fn violate(mut self, violation: crate::faults::Violation) -> Self {
+        self.config.engine.violations.insert(violation);
+        self
+    }
     pub fn emit_session_id(mut self, on: bool) -> Self {
         self.config.engine.emit_session_id = on;
         self

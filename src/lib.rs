@@ -6,6 +6,7 @@ pub mod config;
 pub mod content;
 pub mod engine;
 pub mod fake;
+pub mod faults;
 pub mod model;
 pub mod schemas;
 pub mod server;

@@ -69,6 +69,12 @@ struct ServeArgs {
     /// Do not compute checksums of downloaded files (to measure what they cost).
     #[arg(long)]
     no_checksums: bool,
+    /// Break a conformance rule on purpose (rule id; repeatable). For testing checkers.
+    #[arg(long, value_name = "RULE", hide = true)]
+    violate: Vec<dlsim::faults::Violation>,
+    /// Run on a virtual clock that only moves through POST /dlsim/clock (for `dlsim check`).
+    #[arg(long)]
+    virtual_clock: bool,
 }
 
 #[derive(clap::Args)]
@@ -178,6 +184,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if args.no_checksums {
         config.checksums = false;
+    }
+    for v in &args.violate {
+        config.engine.violations.insert(*v);
+    }
+    if args.virtual_clock {
+        config.clock = Clock::virtual_at(dlsim::model::Timestamp(Clock::real().now().millis()));
     }
     let (user, password) = config
         .engine

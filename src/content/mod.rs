@@ -38,6 +38,8 @@ pub struct ContentPlane {
     checksums: Checksums,
     /// Whether checksums are computed at all (off only to measure what they cost).
     enabled: bool,
+    /// Report checksums that do not match the bytes (the `content.size-and-checksum` violation).
+    wrong_checksums: bool,
 }
 
 impl Default for ContentPlane {
@@ -51,7 +53,14 @@ impl ContentPlane {
         ContentPlane {
             checksums: Checksums::default(),
             enabled: checksums,
+            wrong_checksums: false,
         }
+    }
+
+    /// Publish wrong checksums (to prove the conformance runner catches them).
+    pub fn with_wrong_checksums(mut self, on: bool) -> Self {
+        self.wrong_checksums = on;
+        self
     }
 
     /// Stream `start..end` (end exclusive, within the file) of a download.
@@ -79,6 +88,7 @@ impl ContentPlane {
             download: download.clone(),
             checksum,
             finishing: None,
+            wrong: self.wrong_checksums,
         }))
     }
 }
@@ -167,10 +177,14 @@ struct Metered {
     checksum: Option<Cell>,
     /// Waiting for the checksum, holding back the last chunk until it is published.
     finishing: Option<(ChecksumWait, Bytes)>,
+    wrong: bool,
 }
 
 impl Metered {
-    fn publish(&self, checksum: String) {
+    fn publish(&self, mut checksum: String) {
+        if self.wrong {
+            checksum = checksum.chars().rev().collect();
+        }
         self.download.transfer.set_checksum(ChecksumInfo {
             algorithm: Some(self.download.algorithm),
             checksum,

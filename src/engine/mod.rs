@@ -18,6 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
+use crate::faults::{Violation, Violations};
 use crate::model::{
     ChecksumAlgorithm, DownloadSessionModel, EndpointType, FileInfo, ItemModel, LibraryModel,
     PrepareStatus, SessionInfo, State, Timestamp, TransferEndpoint, VapiError,
@@ -62,6 +63,8 @@ pub struct EngineConfig {
     pub emit_session_id: bool,
     /// Datastore UUID used in DIRECT (`ds://`) endpoint URIs.
     pub datastore_uuid: String,
+    /// Deliberate breaks of the contract (test-only; empty in normal use).
+    pub violations: Violations,
 }
 
 impl Default for EngineConfig {
@@ -78,6 +81,7 @@ impl Default for EngineConfig {
             endpoint_certificate: None,
             emit_session_id: false,
             datastore_uuid: "5f1e2d3c-4b5a6978-1a2b-3c4d5e6f7a8b".to_string(),
+            violations: Violations::default(),
         }
     }
 }
@@ -147,8 +151,14 @@ impl Engine {
     fn store(&self) -> (MutexGuard<'_, Store>, Timestamp) {
         let now = self.clock.now();
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
-        store.sessions.purge_expired(now);
+        if !self.violates(Violation::Expiry) {
+            store.sessions.purge_expired(now);
+        }
         (store, now)
+    }
+
+    fn violates(&self, v: Violation) -> bool {
+        self.config.violations.has(v)
     }
 
     fn idle_ms(&self) -> i64 {
@@ -259,10 +269,13 @@ impl Engine {
             .library_item_id
             .as_deref()
             .ok_or_else(errors::missing_item_id)?;
-        let item = self
-            .catalog
-            .item(item_id)
-            .ok_or_else(|| errors::item_not_found(item_id))?;
+        let item = self.catalog.item(item_id).ok_or_else(|| {
+            let mut e = errors::item_not_found(item_id);
+            if self.violates(Violation::UnknownItem) {
+                e.error_type = crate::model::ErrorType::InvalidArgument;
+            }
+            e
+        })?;
         if !caller.has(PRIV_DOWNLOAD_SESSION) {
             return Err(errors::no_privilege(
                 &caller.user,
@@ -271,6 +284,7 @@ impl Engine {
             ));
         }
         let (mut store, now) = self.store();
+        let client_token = client_token.filter(|_| !self.violates(Violation::ClientToken));
         if let Some(token) = client_token {
             if let Some(existing) = store.sessions.by_client_token(&caller.user, token) {
                 return Ok(existing.id.clone());
@@ -311,10 +325,16 @@ impl Engine {
             .sessions
             .get(id)
             .ok_or_else(|| errors::session_not_found(id))?;
+        let emit_id = self.config.emit_session_id || self.violates(Violation::SessionIdInGet);
+        let version = if self.violates(Violation::InitialState) {
+            "0".to_string()
+        } else {
+            s.content_version.clone()
+        };
         Ok(DownloadSessionModel {
-            id: self.config.emit_session_id.then(|| s.id.clone()),
+            id: emit_id.then(|| s.id.clone()),
             library_item_id: Some(s.item_id.clone()),
-            library_item_content_version: Some(s.content_version.clone()),
+            library_item_content_version: Some(version),
             error_message: s.error_message.clone(),
             client_progress: Some(s.progress),
             state: Some(s.state),
@@ -330,6 +350,7 @@ impl Engine {
             }
         }
         let (store, _) = self.store();
+        let item_id = item_id.filter(|_| !self.violates(Violation::ListFilter));
         Ok(store.sessions.ids_of(&caller.user, item_id))
     }
 
@@ -341,7 +362,11 @@ impl Engine {
         progress: Option<i64>,
     ) -> Result<(), VapiError> {
         let (mut store, now) = self.store();
-        let s = active(&mut store.sessions, id, "keep alive")?;
+        let s = match active(&mut store.sessions, id, "keep alive") {
+            Err(e) => return self.refused(e),
+            Ok(s) => s,
+        };
+        let progress = progress.filter(|_| !self.violates(Violation::ProgressReflected));
         if let Some(p) = progress {
             if !(0..=100).contains(&p) {
                 return Err(errors::progress_out_of_range(p));
@@ -351,7 +376,11 @@ impl Engine {
             }
             s.progress = p;
         }
-        let expires = now.plus_millis(self.idle_ms());
+        let expires = if self.violates(Violation::ExpiryMonotonic) {
+            s.expires.plus_millis(-60_000)
+        } else {
+            now.plus_millis(self.idle_ms())
+        };
         store.sessions.set_expiry(id, expires);
         Ok(())
     }
@@ -359,7 +388,10 @@ impl Engine {
     /// `cancel`: ACTIVE → CANCELED; download URIs stop working.
     pub fn cancel(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        let s = active(&mut store.sessions, id, "cancel")?;
+        let s = match active(&mut store.sessions, id, "cancel") {
+            Err(e) => return self.refused(e),
+            Ok(s) => s,
+        };
         s.state = State::Canceled;
         Ok(())
     }
@@ -367,8 +399,16 @@ impl Engine {
     /// `fail`: ACTIVE → ERROR with the client's message (not localized).
     pub fn fail(&self, _caller: &Caller, id: &str, message: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        let s = active(&mut store.sessions, id, "fail")?;
+        let s = match active(&mut store.sessions, id, "fail") {
+            Err(e) => return self.refused(e),
+            Ok(s) => s,
+        };
         s.state = State::Error;
+        let message = if self.violates(Violation::Fail) {
+            "Download failed."
+        } else {
+            message
+        };
         s.error_message = Some(errors::client_failed(message));
         Ok(())
     }
@@ -376,11 +416,34 @@ impl Engine {
     /// `delete`: remove a session in any state.
     pub fn delete(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        store
-            .sessions
-            .remove(id)
-            .map(|_| ())
-            .ok_or_else(|| errors::session_not_found(id))
+        if self.violates(Violation::Delete) && store.sessions.get(id).is_some() {
+            return Ok(());
+        }
+        match store.sessions.remove(id) {
+            Some(_) => Ok(()),
+            None => self.refused(errors::session_not_found(id)),
+        }
+    }
+
+    /// An error of keep_alive, cancel, fail or delete, as the violations switched on bend it.
+    fn refused(&self, e: VapiError) -> Result<(), VapiError> {
+        use crate::model::ErrorType;
+        match e.error_type {
+            ErrorType::NotAllowedInCurrentState if self.violates(Violation::NotActive) => Ok(()),
+            ErrorType::NotFound if self.violates(Violation::UnknownSession) => Err(VapiError {
+                error_type: ErrorType::InvalidArgument,
+                ..e
+            }),
+            _ => Err(e),
+        }
+    }
+
+    fn unknown_file(&self, id: &str, name: &str) -> VapiError {
+        let mut e = errors::file_not_found(id, name);
+        if self.violates(Violation::UnknownFile) {
+            e.error_type = crate::model::ErrorType::NotFound;
+        }
+        e
     }
 
     // ---- downloadsession.File ----
@@ -388,26 +451,34 @@ impl Engine {
     /// `File.list`: every file of the session's item with its status.
     pub fn file_list(&self, _caller: &Caller, id: &str) -> Result<Vec<FileInfo>, VapiError> {
         let (store, now) = self.store();
-        let s = store
-            .sessions
-            .get(id)
-            .ok_or_else(|| errors::session_not_found(id))?;
+        let Some(s) = store.sessions.get(id) else {
+            return self.refused(errors::session_not_found(id)).map(|_| vec![]);
+        };
         Ok(s.files.iter().map(|f| self.file_info(s, f, now)).collect())
     }
 
     /// `File.get`: one file's status; an unknown name is InvalidArgument.
     pub fn file_get(&self, _caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
-        let (store, now) = self.store();
+        let (mut store, now) = self.store();
         let s = store
             .sessions
-            .get(id)
+            .get_mut(id)
             .ok_or_else(|| errors::session_not_found(id))?;
-        let f = s
+        let pos = s
             .files
             .iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| errors::file_not_found(id, name))?;
-        Ok(self.file_info(s, f, now))
+            .position(|f| f.name == name)
+            .ok_or_else(|| self.unknown_file(id, name))?;
+        let s = &*s;
+        let mut info = self.file_info(s, &s.files[pos], now);
+        if self.violates(Violation::PrepareForwardOnly) && info.status == PrepareStatus::Prepared {
+            // Report PREPARING once after PREPARED: a status that moves backwards.
+            if !s.files[pos].transfer.take_regression() {
+                info.status = PrepareStatus::Preparing;
+                info.download_endpoint = None;
+            }
+        }
+        Ok(info)
     }
 
     /// `File.prepare`: request preparation (HTTPS unless told otherwise); returns the status.
@@ -428,7 +499,7 @@ impl Engine {
             .files
             .iter()
             .position(|f| f.name == name)
-            .ok_or_else(|| errors::file_not_found(id, name))?;
+            .ok_or_else(|| self.unknown_file(id, name))?;
         if s.state != State::Active {
             return Err(errors::not_active(id, s.state, "prepare a file of"));
         }
@@ -459,6 +530,12 @@ impl Engine {
                 }
             }
         };
+        let status = match status {
+            PrepareStatus::Unprepared if self.violates(Violation::FilesStartUnprepared) => {
+                PrepareStatus::PrepareRequested
+            }
+            other => other,
+        };
         let prepared = status == PrepareStatus::Prepared;
         let checksum_info = f.transfer.checksum().cloned();
         FileInfo {
@@ -468,6 +545,9 @@ impl Engine {
             status,
             download_endpoint: match f.prepare {
                 Some(p) if prepared => Some(self.endpoint(s, &f.name, p.endpoint)),
+                None if self.violates(Violation::EndpointOnlyWhenPrepared) => {
+                    Some(self.endpoint(s, &f.name, EndpointType::Https))
+                }
                 _ => None,
             },
             checksum_info,
@@ -483,7 +563,13 @@ impl Engine {
                     "{}/cls/data/{}/{}",
                     self.config.endpoint_base, s.content_token, name
                 ),
-                ssl_certificate_thumbprint: self.config.endpoint_thumbprint.clone(),
+                ssl_certificate_thumbprint: self.config.endpoint_thumbprint.as_ref().map(|t| {
+                    if self.violates(Violation::Thumbprint) {
+                        t.chars().rev().collect()
+                    } else {
+                        t.clone()
+                    }
+                }),
                 ssl_certificate: self.config.endpoint_certificate.clone(),
             },
             EndpointType::Direct => {
@@ -514,7 +600,8 @@ impl Engine {
             .sessions
             .by_content_token(token)
             .ok_or(DownloadRefused::NotFound)?;
-        if s.state != State::Active {
+        let serves_canceled = self.violates(Violation::Cancel) && s.state == State::Canceled;
+        if s.state != State::Active && !serves_canceled {
             return Err(DownloadRefused::Ended(s.state));
         }
         let f = s

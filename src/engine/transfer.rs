@@ -10,6 +10,8 @@ use crate::model::ChecksumInfo;
 pub struct Transfer {
     served: Mutex<Coverage>,
     checksum: OnceLock<ChecksumInfo>,
+    /// For the prepare-forward-only violation: whether the one backwards step was shown.
+    regressed: std::sync::atomic::AtomicBool,
 }
 
 impl Transfer {
@@ -38,6 +40,12 @@ impl Transfer {
     /// Publish the checksum (only the first one counts).
     pub fn set_checksum(&self, info: ChecksumInfo) {
         let _ = self.checksum.set(info);
+    }
+
+    /// True if the backwards step was already shown (and marks it shown).
+    pub fn take_regression(&self) -> bool {
+        self.regressed
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn checksum(&self) -> Option<&ChecksumInfo> {

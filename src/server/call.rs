@@ -20,6 +20,8 @@ use crate::wire::{decode_body, request_errors, Form, Outcome};
 
 pub struct Call {
     pub form: Form,
+    /// Which operation this is, for the wire violations (test-only).
+    op: crate::faults::wire::Op,
     pub state: Arc<AppState>,
     pub headers: HeaderMap,
     query: Vec<(String, String)>,
@@ -31,11 +33,23 @@ impl FromRequest<Arc<AppState>> for Call {
 
     async fn from_request(req: Request, state: &Arc<AppState>) -> Result<Self, Response> {
         let form = Form::of_path(req.uri().path());
-        let query = req
+        let template = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_default();
+        let query: Vec<(String, String)> = req
             .uri()
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
+        let action = query
+            .iter()
+            .find(|(k, _)| k == "action" || k == "~action")
+            .map(|(_, v)| v.as_str());
+        let has_file_name = query.iter().any(|(k, _)| k == "file_name");
+        let op =
+            crate::faults::wire::op_of(req.method().as_str(), &template, action, has_file_name);
         let (parts, body) = req.into_parts();
         let limit = state.body_limit;
         let body = axum::body::to_bytes(body, limit).await.map_err(|_| {
@@ -45,6 +59,7 @@ impl FromRequest<Arc<AppState>> for Call {
         })?;
         Ok(Call {
             form,
+            op,
             state: state.clone(),
             headers: parts.headers,
             query,
@@ -89,10 +104,14 @@ impl Call {
 
     /// Write an outcome or an error in this call's form.
     pub fn respond(&self, result: Result<Outcome, VapiError>) -> Response {
-        match result {
-            Ok(outcome) => to_response(self.form.reply(&outcome)),
-            Err(e) => error_response(self.form, &e),
+        let mut reply = match result {
+            Ok(outcome) => self.form.reply(&outcome),
+            Err(e) => self.form.error(&e),
+        };
+        if !self.state.violations.is_empty() {
+            crate::faults::wire::apply(&self.state.violations, self.form, self.op, &mut reply);
         }
+        to_response(reply)
     }
 }
 

@@ -3,6 +3,7 @@
 //! [`start`] binds first and builds the engine second, so download URIs name the real address
 //! even when the port was 0. The returned [`RunningServer`] shuts down gracefully on request.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod call;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub content: crate::content::ContentPlane,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Deliberate breaks of the wire contract (test-only; empty in normal use).
+    pub violations: crate::faults::Violations,
 }
 
 /// How to run one server.
@@ -149,6 +152,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     api::routes()
         .merge(rest::routes())
         .merge(content::routes())
+        .merge(admin::routes())
         .fallback(respond::not_found)
         .method_not_allowed_fallback(respond::method_not_allowed)
         .with_state(state)
@@ -190,10 +194,13 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         });
         config.engine.endpoint_certificate = opts.report_certificate.then(|| cert.pem.clone());
     }
+    let violations = config.engine.violations.clone();
     let engine = Arc::new(Engine::new(config.engine, config.clock)?);
     let state = Arc::new(AppState {
         engine: engine.clone(),
-        content: crate::content::ContentPlane::new(config.checksums),
+        content: crate::content::ContentPlane::new(config.checksums)
+            .with_wrong_checksums(violations.has(crate::faults::Violation::SizeAndChecksum)),
+        violations,
         body_limit: config.body_limit,
     });
     let app = router(state);

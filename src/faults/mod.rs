@@ -1,0 +1,108 @@
+//! Deliberate breaks of the contract, one per conformance rule, so that every rule of
+//! `dlsim check` is proven able to fail.
+//!
+//! A [`Violation`] is a test-only switch (`Dlsim::builder().violate(..)`, or the hidden
+//! `serve --violate RULE`) consulted at the one point of the engine, the wire or the content
+//! plane where that rule's behaviour is decided. The fault engine of the next wave grows from
+//! here: named injection points, consulted the same way.
+
+pub mod wire;
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+macro_rules! violations {
+    ($($variant:ident => $rule:literal,)+) => {
+        /// A break of exactly one conformance rule, named by that rule's id.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Violation { $($variant),+ }
+
+        impl Violation {
+            pub const ALL: &'static [Violation] = &[$(Violation::$variant),+];
+            /// The id of the rule this violation breaks.
+            pub fn rule(self) -> &'static str {
+                match self { $(Violation::$variant => $rule),+ }
+            }
+        }
+    };
+}
+
+violations! {
+    LoginBody => "schema.login",
+    SessionIdBody => "schema.session-id",
+    SessionModelBody => "schema.session-model",
+    IdListBody => "schema.id-list",
+    FileInfoListBody => "schema.file-info-list",
+    FileInfoBody => "schema.file-info",
+    ErrorBody => "schema.error-body",
+    LibraryBody => "schema.library",
+    SuccessStatus => "status.success",
+    UnknownSession => "error.unknown-session",
+    UnknownFile => "error.unknown-file",
+    NotActive => "error.not-active",
+    Unauthenticated => "error.unauthenticated",
+    UnknownItem => "error.unknown-item",
+    InitialState => "lifecycle.create-initial-state",
+    FilesStartUnprepared => "lifecycle.files-start-unprepared",
+    PrepareForwardOnly => "lifecycle.prepare-forward-only",
+    EndpointOnlyWhenPrepared => "lifecycle.endpoint-only-when-prepared",
+    ProgressReflected => "lifecycle.progress-reflected",
+    ExpiryMonotonic => "lifecycle.expiry-monotonic",
+    Cancel => "lifecycle.cancel",
+    Fail => "lifecycle.fail",
+    Delete => "lifecycle.delete",
+    ListFilter => "lifecycle.list-filter",
+    ClientToken => "lifecycle.client-token",
+    Expiry => "lifecycle.expiry",
+    SizeAndChecksum => "content.size-and-checksum",
+    Thumbprint => "content.thumbprint",
+    DateTimeFormat => "format.date-time",
+    SessionIdInGet => "format.no-session-id-in-get",
+}
+
+impl FromStr for Violation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Violation::ALL
+            .iter()
+            .copied()
+            .find(|v| v.rule() == s)
+            .ok_or_else(|| format!("no violation breaks the rule {s:?}"))
+    }
+}
+
+/// The violations switched on in one server (empty in normal use).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations(BTreeSet<Violation>);
+
+impl Violations {
+    pub fn new(list: impl IntoIterator<Item = Violation>) -> Self {
+        Violations(list.into_iter().collect())
+    }
+    pub fn has(&self, v: Violation) -> bool {
+        self.0.contains(&v)
+    }
+    pub fn insert(&mut self, v: Violation) {
+        self.0.insert(v);
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_parse_back() {
+        let mut ids: Vec<_> = Violation::ALL.iter().map(|v| v.rule()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), Violation::ALL.len());
+        for v in Violation::ALL {
+            assert_eq!(v.rule().parse::<Violation>(), Ok(*v));
+        }
+        assert!("no.such-rule".parse::<Violation>().is_err());
+    }
+}
