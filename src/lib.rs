@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod config;
+pub mod conformance;
 pub mod content;
 pub mod engine;
 pub mod fake;

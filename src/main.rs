@@ -29,6 +29,48 @@ enum Command {
     /// Download every file of a library item through one download session (a reference
     /// client of the /api form; it works against a real vCenter too).
     Download(DownloadArgs),
+    /// Check any endpoint (vCenter, a simulator, dlsim) against the contract's rules.
+    /// Exit code: 0 all MUST rules pass (with --strict: SHOULD too), 1 a rule failed, 2 error.
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Base URL of the endpoint, e.g. https://vcenter.example.com (a trailing /api is accepted).
+    base_url: String,
+    /// User name to log in with.
+    #[arg(long)]
+    user: String,
+    /// Password of --user.
+    #[arg(long, env = "DLSIM_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// Wire forms to check: api, rest or all.
+    #[arg(long, default_value = "all", value_parser = ["api", "rest", "all"])]
+    form: String,
+    /// Report format.
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "junit"])]
+    format: String,
+    /// Write the report here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Accept any TLS certificate on the API connection.
+    #[arg(long, conflicts_with = "thumbprint")]
+    insecure: bool,
+    /// Accept exactly the API certificate with this SHA-1 or SHA-256 thumbprint.
+    #[arg(long)]
+    thumbprint: Option<String>,
+    /// Library item to use (default: the first one discovered).
+    #[arg(long)]
+    item: Option<String>,
+    /// Also run slow rules (real session expiry: waits up to the idle timeout).
+    #[arg(long)]
+    slow: bool,
+    /// SHOULD rules fail the run too.
+    #[arg(long)]
+    strict: bool,
+    /// No progress lines on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -133,6 +175,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Download(args) => runtime.block_on(download(args)),
+        Command::Check(args) => {
+            return match runtime.block_on(check(args)) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    ExitCode::from(2)
+                }
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -269,6 +321,57 @@ async fn download(args: DownloadArgs) -> Result<(), String> {
     } else {
         Err("not every file was verified".into())
     }
+}
+
+async fn check(args: CheckArgs) -> Result<bool, String> {
+    use dlsim::client::TlsPolicy;
+    use dlsim::conformance::{self, report, CheckOptions, Form};
+    let mut opts = CheckOptions::new(&args.base_url, &args.user, &args.password);
+    opts.forms = Form::parse(&args.form).ok_or("--form must be api, rest or all")?;
+    opts.tls = match (args.insecure, args.thumbprint) {
+        (_, Some(t)) => TlsPolicy::Thumbprint(t),
+        (true, None) => TlsPolicy::Insecure,
+        (false, None) => TlsPolicy::Verify,
+    };
+    opts.item = args.item;
+    opts.slow = args.slow;
+    let quiet = args.quiet;
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await
+        }
+    };
+    let progress = |what: &str| {
+        if !quiet {
+            eprintln!("checking {what}");
+        }
+    };
+    let r = conformance::run_until(&opts, progress, interrupt)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = match args.format.as_str() {
+        "json" => report::json(&r, args.strict),
+        "junit" => report::junit(&r, args.strict),
+        _ => report::text(&r, args.strict),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            if !quiet {
+                eprint!(
+                    "{}",
+                    report::text(&r, args.strict)
+                        .lines()
+                        .last()
+                        .map(|l| format!("{l}\n"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        None => print!("{text}"),
+    }
+    Ok(r.passed(args.strict))
 }
 
 fn rand_seed() -> u64 {

@@ -1,0 +1,273 @@
+//! `dlsim check`: a conformance runner for any endpoint of the download-session API.
+//!
+//! It is a client. It speaks HTTP to the endpoint through each wire form, judges bodies with
+//! the hand-written JSON Schemas in `schemas/` (never with dlsim's own types, so a bug in the
+//! model cannot hide itself) and the lifecycle with the rules in `conformance/rules.toml`, and
+//! reports per rule and form. Every rule has a violation in `crate::faults` that breaks exactly
+//! it, and a test that shows the runner catches it.
+
+pub mod catalog;
+mod probes;
+pub mod report;
+mod target;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+pub use catalog::{Level, Rule};
+pub use target::Evidence;
+
+/// A wire form the runner can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Form {
+    Api,
+    Rest,
+}
+
+impl Form {
+    pub fn name(self) -> &'static str {
+        match self {
+            Form::Api => "api",
+            Form::Rest => "rest",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Vec<Form>> {
+        match s {
+            "api" => Some(vec![Form::Api]),
+            "rest" => Some(vec![Form::Rest]),
+            "all" => Some(vec![Form::Api, Form::Rest]),
+            _ => None,
+        }
+    }
+}
+
+/// What to check and how.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// `https://host[:port]` (a trailing `/api` is accepted).
+    pub base_url: String,
+    pub username: String,
+    pub password: String,
+    pub forms: Vec<Form>,
+    pub tls: crate::client::TlsPolicy,
+    /// The library item to use; discovered when unset.
+    pub item: Option<String>,
+    /// Run slow rules (real expiry) by waiting.
+    pub slow: bool,
+    /// The longest a slow rule may wait.
+    pub slow_timeout: Duration,
+    pub poll_interval: Duration,
+    pub prepare_timeout: Duration,
+}
+
+impl CheckOptions {
+    pub fn new(base_url: &str, username: &str, password: &str) -> Self {
+        CheckOptions {
+            base_url: base_url.to_string(),
+            username: username.to_string(),
+            password: password.to_string(),
+            forms: vec![Form::Api, Form::Rest],
+            tls: crate::client::TlsPolicy::Verify,
+            item: None,
+            slow: false,
+            slow_timeout: Duration::from_secs(660),
+            poll_interval: Duration::from_millis(250),
+            prepare_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why a run could not happen at all (rule failures are not errors: they are the report).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0} (give the server's base URL, e.g. https://vcenter.example.com)")]
+    BadUrl(String),
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+    #[error("interrupted; the sessions the run created were deleted")]
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Skip,
+}
+
+/// One way a rule was broken.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// The verdict on one rule in one form.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    pub rule: Rule,
+    pub form: Form,
+    pub outcome: Outcome,
+    /// How many times the rule was checked.
+    pub checks: u32,
+    pub failures: Vec<Failure>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub target: String,
+    pub forms: Vec<Form>,
+    pub seconds: f64,
+    pub results: Vec<RuleResult>,
+    /// Sessions the run created and deleted again.
+    pub sessions_cleaned: usize,
+}
+
+impl Report {
+    /// Whether the run passes: every MUST rule (and with `strict`, every SHOULD rule) holds.
+    pub fn passed(&self, strict: bool) -> bool {
+        self.results
+            .iter()
+            .all(|r| r.outcome != Outcome::Fail || (r.rule.level == Level::Should && !strict))
+    }
+    /// The ids of the rules that failed in any form.
+    pub fn failed_rules(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self
+            .results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Fail)
+            .map(|r| r.rule.id.as_str())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+}
+
+/// Collects checks per rule and form as the probes run.
+#[derive(Debug, Default)]
+pub(crate) struct Checker {
+    acc: BTreeMap<(String, Form), (u32, Vec<Failure>)>,
+    skips: BTreeMap<(String, Form), String>,
+}
+
+impl Checker {
+    pub fn pass(&mut self, rule: &str, form: Form) {
+        self.acc.entry((rule.to_string(), form)).or_default().0 += 1;
+    }
+    pub fn fail(&mut self, rule: &str, form: Form, message: String, evidence: Option<Evidence>) {
+        let e = self.acc.entry((rule.to_string(), form)).or_default();
+        e.0 += 1;
+        if e.1.len() < 5 {
+            e.1.push(Failure { message, evidence });
+        }
+    }
+    pub fn skip(&mut self, rule: &str, form: Form, reason: &str) {
+        self.skips
+            .entry((rule.to_string(), form))
+            .or_insert_with(|| reason.to_string());
+    }
+
+    fn results(mut self, forms: &[Form]) -> Vec<RuleResult> {
+        let mut out = vec![];
+        for rule in catalog::rules() {
+            for form in forms {
+                if !rule.forms.iter().any(|f| f == form.name()) {
+                    continue;
+                }
+                let key = (rule.id.clone(), *form);
+                let (checks, failures) = self.acc.remove(&key).unwrap_or_default();
+                let outcome = if !failures.is_empty() {
+                    Outcome::Fail
+                } else if checks > 0 {
+                    Outcome::Pass
+                } else {
+                    Outcome::Skip
+                };
+                let skip_reason = (outcome == Outcome::Skip).then(|| {
+                    self.skips
+                        .remove(&key)
+                        .unwrap_or_else(|| "not reached (an earlier step failed)".to_string())
+                });
+                out.push(RuleResult {
+                    rule: rule.clone(),
+                    form: *form,
+                    outcome,
+                    checks,
+                    failures,
+                    skip_reason,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Run every rule against the endpoint. `progress` hears what is being checked.
+pub async fn run(opts: &CheckOptions, progress: impl Fn(&str)) -> Result<Report, CheckError> {
+    run_until(opts, progress, std::future::pending()).await
+}
+
+/// Like [`run`], but stops when `interrupt` completes; the sessions created are deleted first.
+pub async fn run_until(
+    opts: &CheckOptions,
+    progress: impl Fn(&str),
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<Report, CheckError> {
+    let started = Instant::now();
+    let root = root_url(&opts.base_url)?;
+    let mut runner = probes::Runner::new(opts, root.clone())?;
+    let stop = runner.stop_handle();
+    let interrupted = {
+        // An interrupt stops the run at its next step (never mid-request, so no session is
+        // created without the runner knowing its id), then everything it created is deleted.
+        let work = runner.run_all(&progress);
+        tokio::pin!(work);
+        tokio::select! {
+            _ = &mut work => false,
+            _ = interrupt => {
+                stop.stop();
+                work.await;
+                true
+            }
+        }
+    };
+    let cleaned = runner.cleanup().await;
+    if interrupted {
+        return Err(CheckError::Interrupted);
+    }
+    let (checker, forms) = runner.finish();
+    Ok(Report {
+        target: root,
+        forms: forms.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+        results: checker.results(&forms),
+        sessions_cleaned: cleaned,
+    })
+}
+
+/// `https://host:port` from what the user typed.
+fn root_url(base: &str) -> Result<String, CheckError> {
+    let url = reqwest::Url::parse(base.trim())
+        .map_err(|e| CheckError::BadUrl(format!("{base:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(CheckError::BadUrl(format!(
+            "{base:?} is not an http(s) URL"
+        )));
+    }
+    let mut root = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        root.push_str(&format!(":{port}"));
+    }
+    Ok(root)
+}
