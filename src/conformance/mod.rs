@@ -89,6 +89,8 @@ pub enum CheckError {
     Setup(String),
     #[error("interrupted; the sessions the run created were deleted")]
     Interrupted,
+    #[error("cannot reach the endpoint: {0}")]
+    Unreachable(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -245,6 +247,9 @@ pub async fn run_until(
     let cleaned = runner.cleanup().await;
     if interrupted {
         return Err(CheckError::Interrupted);
+    }
+    if let Some(why) = runner.unreachable.take() {
+        return Err(CheckError::Unreachable(why));
     }
     let (checker, forms) = runner.finish();
     Ok(Report {

@@ -35,6 +35,8 @@ pub struct Runner {
     stop: Stop,
     /// Logins to close once the sessions are cleaned up.
     logins: Vec<(Form, String)>,
+    /// Set when the endpoint cannot be reached at all.
+    pub unreachable: Option<String>,
 }
 
 /// Asks a running check to stop at its next step (Ctrl-C).
@@ -88,6 +90,7 @@ impl Runner {
             forms: opts.forms.clone(),
             stop: Stop::default(),
             logins: vec![],
+            unreachable: None,
         })
     }
 
@@ -336,6 +339,10 @@ impl Runner {
 
         step!("authentication");
         let e = anonymous.list(None).await;
+        if e.status == 0 {
+            self.unreachable = Some(String::from_utf8_lossy(&e.body).into_owned());
+            return;
+        }
         self.observe(form, &e);
         self.expect_error("error.unauthenticated", form, &e, 401, "UNAUTHENTICATED");
         let e = anonymous
