@@ -13,7 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use dlsim::client::tls::{client_config, Pin, PinVerifier};
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use serde_json::{json, Value};
@@ -143,42 +144,6 @@ async fn prepare(http: &reqwest::Client, s: &Server) -> (String, String, String)
     (uri, token, id)
 }
 
-/// Accepts any certificate: the benchmark measures transfer, not trust.
-#[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyCert {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// Download the URI with a lean HTTP/1.1 client reading 1 MiB at a time, discarding the
 /// bytes, so the server (not the client library) is what is measured. Returns (bytes, seconds).
 async fn download(uri: &str) -> (u64, f64) {
@@ -192,13 +157,9 @@ async fn download(uri: &str) -> (u64, f64) {
     let tcp = tokio::net::TcpStream::connect(host).await.unwrap();
     tcp.set_nodelay(true).unwrap();
     let mut stream: Box<dyn Io> = if tls {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
-            .with_no_client_auth();
+        // Any certificate: the benchmark measures transfer, not trust.
+        let verifier = Arc::new(PinVerifier::new(Pin::Any));
+        let config = client_config(verifier).unwrap();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let name = ServerName::try_from("localhost").unwrap();
         Box::new(connector.connect(name, tcp).await.unwrap())

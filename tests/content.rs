@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::forms::{Client, Form};
-use common::tls::recording_client;
+use common::tls::any_cert_client;
 use common::{ISO_ITEM, OVF_ITEM};
 use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::Dlsim;
@@ -58,9 +58,15 @@ impl Sum {
     }
 }
 
-/// Stream a URI (never holding it whole); returns status, length and the bytes' checksum.
-async fn fetch_sum(http: &reqwest::Client, uri: &str, algorithm: &str) -> (u16, u64, String) {
+/// Stream a URI (never holding it whole); returns status, length, the bytes' checksum and
+/// the thumbprints of the certificate presented (for HTTPS).
+async fn fetch_sum(
+    http: &reqwest::Client,
+    uri: &str,
+    algorithm: &str,
+) -> (u16, u64, String, Option<dlsim::client::tls::Thumbprints>) {
     let mut r = http.get(uri).send().await.unwrap();
+    let presented = dlsim::client::api::presented(&r);
     let status = r.status().as_u16();
     let declared = r.content_length();
     let mut sum = Sum::new(algorithm);
@@ -72,7 +78,7 @@ async fn fetch_sum(http: &reqwest::Client, uri: &str, algorithm: &str) -> (u16, 
     if status == 200 {
         assert_eq!(declared, Some(n), "Content-Length matches the bytes");
     }
-    (status, n, sum.hex())
+    (status, n, sum.hex(), presented)
 }
 
 async fn fetch(
@@ -124,7 +130,7 @@ async fn prepared(c: &Client, item: &str) -> (String, Vec<Value>) {
 async fn every_demo_file_downloads_and_matches_its_checksum(#[case] tls: bool) {
     let builder = Dlsim::builder();
     let fake = if tls { builder.tls() } else { builder }.start().await;
-    let (http, recorder) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     for (item, algorithm) in [(OVF_ITEM, "SHA1"), (ISO_ITEM, "SHA256")] {
         let (id, infos) = prepared(&c, item).await;
@@ -138,7 +144,7 @@ async fn every_demo_file_downloads_and_matches_its_checksum(#[case] tls: bool) {
                 "no checksum before a download"
             );
 
-            let (status, n, own) = fetch_sum(&http, uri, algorithm).await;
+            let (status, n, own, presented) = fetch_sum(&http, uri, algorithm).await;
             assert_eq!(status, 200);
             let after = c.file_get(&id, &name).await.ok().clone();
             assert_eq!(after["size"], n, "{name}: size is the bytes served");
@@ -147,10 +153,12 @@ async fn every_demo_file_downloads_and_matches_its_checksum(#[case] tls: bool) {
             assert_eq!(after["checksum_info"]["checksum"], own.as_str(), "{name}");
 
             if tls {
-                let presented = recorder.seen.lock().unwrap().last().cloned().unwrap();
-                let sha1 = dlsim::server::tls::thumbprint(&Sha1::digest(&presented));
-                assert_eq!(endpoint["ssl_certificate_thumbprint"], sha1.as_str());
-                assert_eq!(sha1, fake.certificate().unwrap().sha1);
+                let presented = presented.expect("an HTTPS connection presents a certificate");
+                assert_eq!(
+                    endpoint["ssl_certificate_thumbprint"],
+                    presented.sha1.as_str()
+                );
+                assert_eq!(presented.sha1, fake.certificate().unwrap().sha1);
             } else {
                 assert!(endpoint.get("ssl_certificate_thumbprint").is_none());
             }
@@ -201,7 +209,7 @@ fn small_library() -> Vec<LibrarySpec> {
 async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
     let builder = Dlsim::builder().libraries(small_library());
     let fake = if tls { builder.tls() } else { builder }.start().await;
-    let (http, _) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
     let items = c.items(&lib).await.ok().as_array().unwrap().clone();
@@ -216,7 +224,7 @@ async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
                 .as_str()
                 .unwrap()
                 .to_uppercase();
-            let (status, n, own) = fetch_sum(&http, uri, &algorithm).await;
+            let (status, n, own, _) = fetch_sum(&http, uri, &algorithm).await;
             assert_eq!((status, n), (200, info["size"].as_u64().unwrap()));
             let after = c.file_get(&id, name).await.ok().clone();
             assert_eq!(after["checksum_info"]["algorithm"], algorithm.as_str());
@@ -231,7 +239,7 @@ async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
 #[tokio::test]
 async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let (http, _) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
     let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
@@ -284,7 +292,7 @@ async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
 #[tokio::test]
 async fn head_describes_without_serving() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let (http, _) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
     let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
@@ -311,7 +319,7 @@ async fn head_describes_without_serving() {
 #[tokio::test]
 async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status: u16) {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let (http, _) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
     let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
@@ -336,7 +344,7 @@ async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status
 #[tokio::test]
 async fn uris_need_the_right_token_file_and_preparation() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let (http, _) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
     let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
@@ -385,7 +393,7 @@ async fn a_directory_library_serves_its_files_and_nothing_outside() {
     std::fs::write(root.path().join("secret.txt"), b"top secret").unwrap();
 
     let fake = Dlsim::builder().library_dir(&lib).start().await;
-    let (http, _) = recording_client();
+    let http = any_cert_client();
     let c = logged_in(&fake, http.clone()).await;
     let lib_id = c.libraries().await.ok()[0].as_str().unwrap().to_string();
     assert_eq!(c.library(&lib_id).await.ok()["name"], "lib");
