@@ -199,3 +199,63 @@ fn bad_configuration_fails_fast_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+#[tokio::test]
+async fn serve_a_directory_over_tls_with_given_certificate_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = dir.path().join("isos");
+    std::fs::create_dir_all(lib.join("alpine")).unwrap();
+    std::fs::write(lib.join("alpine/alpine.iso"), vec![42u8; 10_000]).unwrap();
+    let key =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+    std::fs::write(&cert_path, key.cert.pem()).unwrap();
+    std::fs::write(&key_path, key.signing_key.serialize_pem()).unwrap();
+    let expected = dlsim::client::tls::Thumbprints::of(key.cert.der());
+
+    let ready = dir.path().join("ready.json");
+    let mut child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--library"])
+        .arg(&lib)
+        .arg("--cert")
+        .arg(&cert_path)
+        .arg("--key")
+        .arg(&key_path)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let info = wait_ready(&mut child, &ready);
+    assert_eq!(info["tls"]["sha1_thumbprint"], expected.sha1.as_str());
+    assert_eq!(info["tls"]["sha256_thumbprint"], expected.sha256.as_str());
+    let api = info["api_url"].as_str().unwrap();
+    assert!(api.starts_with("https://"));
+
+    let http = dlsim::client::api::Http::new(Some(dlsim::client::tls::Pin::Any))
+        .unwrap()
+        .client;
+    let r = http
+        .post(format!("{api}/session"))
+        .basic_auth(
+            info["username"].as_str().unwrap(),
+            info["password"].as_str(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dlsim::client::api::presented(&r), Some(expected));
+    let token: String = r.json().await.unwrap();
+    let lib_id = info["libraries"][0].as_str().unwrap();
+    let lib_model: Value = http
+        .get(format!("{api}/content/library/{lib_id}"))
+        .header("vmware-api-session-id", &token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lib_model["name"], "isos");
+    assert!(terminate(&mut child).success());
+}
