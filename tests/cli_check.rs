@@ -1,48 +1,33 @@
 //! `dlsim check` as a CI step: against `dlsim serve`, exit codes, report files.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+
+use common::serve::{dlsim, wait_ready, ChildGuard};
 
 use serde_json::Value;
 
-fn dlsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dlsim"))
-}
-
-struct Served(Child, Value);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+/// A running `dlsim serve` (stopped when dropped) and its ready-file facts.
+struct Served(#[allow(dead_code)] ChildGuard, Value);
 
 fn serve(dir: &Path, extra: &[&str]) -> Served {
     let ready = dir.join(format!(
         "ready-{}.json",
         extra.join("_").replace(['/', '.'], "-")
     ));
-    let mut child = dlsim()
-        .args(["serve", "--listen", "127.0.0.1:0", "--ready-file"])
-        .arg(&ready)
-        .args(extra)
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = std::fs::read_to_string(&ready)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-        {
-            return Served(child, v);
-        }
-        assert!(child.try_wait().unwrap().is_none(), "dlsim serve exited");
-        assert!(Instant::now() < deadline, "dlsim serve did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = ChildGuard(
+        dlsim()
+            .args(["serve", "--listen", "127.0.0.1:0", "--ready-file"])
+            .arg(&ready)
+            .args(extra)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let info = wait_ready(&mut child.0, &ready);
+    Served(child, info)
 }
 
 fn check(s: &Served, extra: &[&str]) -> std::process::Output {

@@ -3,8 +3,10 @@
 //! a deliberately broken server (file ERROR, wrong checksum, wrong size, unsafe names, a wrong
 //! endpoint thumbprint), and the binary against a `dlsim serve` child process.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,8 @@ use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::engine::PrepareTiming;
 use dlsim::server::TlsOptions;
 use dlsim::Dlsim;
+
+use common::serve::{dlsim, wait_ready, ChildGuard};
 
 const SHA1_ITEM: &str = "0a000000-0000-4000-8000-000000000001";
 const MD5_ITEM: &str = "0a000000-0000-4000-8000-000000000002";
@@ -768,34 +772,6 @@ async fn keep_alive_reports_non_decreasing_progress_ending_at_100() {
 // ---------------------------------------------------------------------------------------------
 // The binary against a `dlsim serve` child process.
 
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_ready(child: &mut Child, path: &Path) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                return v;
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("dlsim serve exited early with {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "dlsim serve did not become ready"
-        );
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
 #[test]
 fn the_binary_downloads_from_a_serve_child_over_pinned_tls() {
     let dir = tempfile::tempdir().unwrap();
@@ -819,7 +795,7 @@ files = [{{ name = "tiny.ovf", size = 3000 }}, {{ name = "tiny.mf", size = 200 }
     .unwrap();
     let ready = dir.path().join("ready.json");
     let mut child = ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_dlsim"))
+        dlsim()
             .args(["serve", "--listen", "127.0.0.1:0", "--tls", "--config"])
             .arg(&config)
             .arg("--ready-file")
@@ -833,7 +809,7 @@ files = [{{ name = "tiny.ovf", size = 3000 }}, {{ name = "tiny.mf", size = 200 }
     let thumbprint = info["tls"]["sha1_thumbprint"].as_str().unwrap();
     let out: PathBuf = dir.path().join("out");
     let download = |thumbprint: &str| {
-        Command::new(env!("CARGO_BIN_EXE_dlsim"))
+        dlsim()
             .args(["download", api, "--user"])
             .arg(info["username"].as_str().unwrap())
             .arg("--password")

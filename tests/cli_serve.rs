@@ -1,49 +1,13 @@
 //! `dlsim serve` as a user runs it: zero configuration, a ready file, a config file, errors
 //! that say what to do, and a graceful stop on SIGTERM.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::process::Stdio;
+
+use common::serve::{dlsim, terminate, wait_ready};
 
 use serde_json::Value;
-
-fn dlsim() -> Command {
-    dlsim::install_crypto();
-    Command::new(env!("CARGO_BIN_EXE_dlsim"))
-}
-
-/// Wait (bounded) for the ready file to hold one JSON object.
-fn wait_ready(child: &mut Child, path: &Path) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(v) = serde_json::from_str::<Value>(&text) {
-                return v;
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("dlsim exited early with {status}");
-        }
-        assert!(Instant::now() < deadline, "dlsim did not become ready");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "dlsim did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
 
 #[tokio::test]
 async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
