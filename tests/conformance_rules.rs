@@ -263,3 +263,50 @@ async fn reports_in_json_and_junit() {
     );
     assert!(text.contains("request:  GET https://"), "{text}");
 }
+
+#[tokio::test]
+async fn slow_rules_wait_for_real_expiry_only_when_asked() {
+    let fake = Dlsim::builder()
+        .real_clock()
+        .idle_timeout(Duration::from_secs(1))
+        .start()
+        .await;
+    let mut o = options(&fake);
+    o.forms = vec![Form::Api];
+    let quick = conformance::run(&o, |_| {}).await.unwrap();
+    let expiry = |r: &Report| {
+        r.results
+            .iter()
+            .find(|x| x.rule.id == "lifecycle.expiry")
+            .unwrap()
+            .outcome
+    };
+    assert_eq!(
+        expiry(&quick),
+        Outcome::Skip,
+        "no --slow, no virtual clock: skipped"
+    );
+    o.slow = true;
+    let slow = conformance::run(&o, |_| {}).await.unwrap();
+    assert_eq!(
+        expiry(&slow),
+        Outcome::Pass,
+        "{}",
+        report::text(&slow, true)
+    );
+
+    // A real-clock server that never expires sessions fails it once the grace period is over.
+    let fake = Dlsim::builder()
+        .real_clock()
+        .idle_timeout(Duration::from_secs(1))
+        .violate(Violation::Expiry)
+        .start()
+        .await;
+    let mut o = options(&fake);
+    o.forms = vec![Form::Api];
+    o.slow = true;
+    o.expiry_grace = Duration::from_millis(300);
+    o.poll_interval = Duration::from_millis(50);
+    let r = conformance::run(&o, |_| {}).await.unwrap();
+    assert_eq!(r.failed_rules(), ["lifecycle.expiry"]);
+}

@@ -59,6 +59,8 @@ pub struct CheckOptions {
     pub slow: bool,
     /// The longest a slow rule may wait.
     pub slow_timeout: Duration,
+    /// How long after `expiration_time` an expired session may still answer (lazy cleanup).
+    pub expiry_grace: Duration,
     pub poll_interval: Duration,
     pub prepare_timeout: Duration,
 }
@@ -74,6 +76,7 @@ impl CheckOptions {
             item: None,
             slow: false,
             slow_timeout: Duration::from_secs(660),
+            expiry_grace: Duration::from_secs(60),
             poll_interval: Duration::from_millis(250),
             prepare_timeout: Duration::from_secs(60),
         }
