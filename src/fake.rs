@@ -127,6 +127,11 @@ impl DlsimBuilder {
             .unwrap_or_else(|e| panic!("dlsim cannot serve {}: {e}", dir.display()));
         self
     }
+    /// How long [`Dlsim::stop`] waits for open connections before closing them.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
     pub fn checksums(mut self, on: bool) -> Self {
         self.config.checksums = on;
         self

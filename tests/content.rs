@@ -454,3 +454,47 @@ fn a_symlink_out_of_the_library_is_refused_at_load() {
     let err = Catalog::new(&specs, dlsim::model::Timestamp(0)).unwrap_err();
     assert!(matches!(err, CatalogError::NotInDirectory { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_stop_does_not_hang_on_a_client_that_stopped_reading() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = Dlsim::builder()
+        .shutdown_grace(Duration::from_millis(200))
+        .start()
+        .await;
+    let c = logged_in(&fake, any_cert_client()).await;
+    let id = c
+        .create(OVF_ITEM, None)
+        .await
+        .ok()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let info = c
+        .prepare(&id, "photon-5-disk1.vmdk", None)
+        .await
+        .ok()
+        .clone();
+    let uri = info["download_endpoint"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (host, path) = uri
+        .strip_prefix("http://")
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    let mut sock = tokio::net::TcpStream::connect(host).await.unwrap();
+    sock.write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut first = [0u8; 4096];
+    assert!(
+        sock.read(&mut first).await.unwrap() > 0,
+        "the download started"
+    );
+    // The client now stops reading 1 GiB; the stop must still finish.
+    let stopped = tokio::time::timeout(Duration::from_secs(20), fake.stop()).await;
+    assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+    drop(sock);
+}

@@ -48,6 +48,8 @@ pub struct ServerConfig {
     pub tls: Option<TlsOptions>,
     /// Compute checksums of downloaded files (off only to measure their cost).
     pub checksums: bool,
+    /// How long a stop waits for open connections before it closes them.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// HTTPS settings.
@@ -73,6 +75,7 @@ impl Default for ServerConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             tls: None,
             checksums: true,
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -98,6 +101,7 @@ pub struct RunningServer {
     base_url: String,
     engine: Arc<Engine>,
     certificate: Option<tls::Certificate>,
+    shutdown_grace: std::time::Duration,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -119,13 +123,26 @@ impl RunningServer {
     }
 
     /// Stop accepting connections, let in-flight requests finish, and wait for the server.
+    ///
+    /// Connections still busy after the grace period (a client that stopped reading a large
+    /// download, say) are dropped, so a stop never hangs.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            None => Ok(()),
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(self.shutdown_grace, &mut task).await {
+            Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+            Err(_) => {
+                tracing::warn!(
+                    "connections still open after {:?}; closing them",
+                    self.shutdown_grace
+                );
+                task.abort();
+                Ok(())
+            }
         }
     }
 
@@ -234,6 +251,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         base_url,
         engine,
         certificate,
+        shutdown_grace: config.shutdown_grace,
         shutdown: Some(tx),
         task: Some(task),
     })
