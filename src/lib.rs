@@ -8,6 +8,7 @@ pub mod content;
 pub mod engine;
 pub mod fake;
 pub mod faults;
+pub mod ids;
 pub mod model;
 pub mod schemas;
 pub mod server;

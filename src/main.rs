@@ -359,14 +359,7 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
             std::fs::write(path, &text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             if !quiet {
-                eprint!(
-                    "{}",
-                    report::text(&r, args.strict)
-                        .lines()
-                        .last()
-                        .map(|l| format!("{l}\n"))
-                        .unwrap_or_default()
-                );
+                eprintln!("{}", report::summary(&r, args.strict));
             }
         }
         None => print!("{text}"),

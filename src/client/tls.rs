@@ -14,37 +14,7 @@ use sha1::Digest;
 
 use super::ClientError;
 
-/// A thumbprint as vSphere prints it: colon-separated uppercase hex.
-pub fn format_thumbprint(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-/// The SHA-1 and SHA-256 thumbprints of one certificate, `AB:CD:...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Thumbprints {
-    pub sha1: String,
-    pub sha256: String,
-}
-
-impl Thumbprints {
-    /// The thumbprints of a DER certificate.
-    pub fn of(der: &[u8]) -> Self {
-        Thumbprints {
-            sha1: format_thumbprint(&sha1::Sha1::digest(der)),
-            sha256: format_thumbprint(&sha2::Sha256::digest(der)),
-        }
-    }
-}
-
-impl fmt::Display for Thumbprints {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SHA-1 {}, SHA-256 {}", self.sha1, self.sha256)
-    }
-}
+pub use crate::ids::{thumbprint as format_thumbprint, Thumbprints};
 
 /// A parsed thumbprint; its length tells the algorithm.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -258,17 +228,7 @@ pub fn random_uuid() -> Result<String, ClientError> {
         .secure_random
         .fill(&mut b)
         .map_err(|_| ClientError::Setup("no random numbers available".into()))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
+    Ok(crate::ids::uuid_v4(b))
 }
 
 #[cfg(test)]

@@ -4,16 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use md5::Md5;
 use serde_json::Value;
-use sha1::{Digest, Sha1};
-use sha2::{Sha256, Sha512};
 
 use super::target::{Exchange, Target};
 use super::{CheckError, CheckOptions, Checker, Form};
 use crate::client::api::Http;
 use crate::client::tls::{Pin, Thumbprint};
 use crate::client::TlsPolicy;
+use crate::content::checksum::Hasher;
 
 const NO_SUCH_FILE: &str = "dlsim-check-no-such-file.vmdk";
 const NO_SUCH_ITEM: &str = "dlsim-check-no-such-item";
@@ -1125,14 +1123,9 @@ fn has_date_time(v: &Value) -> bool {
 }
 
 fn digest(algorithm: &str, bytes: &[u8]) -> Option<String> {
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    Some(match algorithm {
-        "SHA1" => hex(&Sha1::digest(bytes)),
-        "MD5" => hex(&Md5::digest(bytes)),
-        "SHA256" => hex(&Sha256::digest(bytes)),
-        "SHA512" => hex(&Sha512::digest(bytes)),
-        _ => return None,
-    })
+    let mut h = Hasher::new(crate::model::ChecksumAlgorithm::parse(algorithm)?);
+    h.update(bytes);
+    Some(h.finish_hex())
 }
 
 #[cfg(test)]

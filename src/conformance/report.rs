@@ -56,9 +56,14 @@ pub fn text(r: &Report, strict: bool) -> String {
         }
     }
     let _ = writeln!(out);
+    let _ = writeln!(out, "{}", summary(r, strict));
+    out
+}
+
+/// The one-line verdict: counts, time, sessions cleaned up.
+pub fn summary(r: &Report, strict: bool) -> String {
     let verdict = if r.passed(strict) { "PASSED" } else { "FAILED" };
-    let _ = writeln!(
-        out,
+    format!(
         "{verdict}: {} passed, {} failed, {} skipped in {:.2} s; {} session(s) cleaned up{}",
         r.count(Outcome::Pass),
         r.count(Outcome::Fail),
@@ -70,8 +75,7 @@ pub fn text(r: &Report, strict: bool) -> String {
         } else {
             ""
         },
-    );
-    out
+    )
 }
 
 /// The whole report as JSON.

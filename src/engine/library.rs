@@ -235,15 +235,9 @@ pub fn library_from_directory(dir: &Path) -> Result<Vec<LibrarySpec>, CatalogErr
 /// A stable UUID-shaped id derived from a name.
 pub fn derived_id(kind: &str, name: &str) -> String {
     let digest = Sha1::digest(format!("dlsim:{kind}:{name}").as_bytes());
-    let h: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    crate::ids::uuid_shaped(bytes)
 }
 
 /// Whether a file name is safe to serve and to put in a URI path segment.

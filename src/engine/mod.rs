@@ -107,19 +107,7 @@ impl Store {
         format!("{:032x}", self.rng.random::<u128>())
     }
     fn uuid(&mut self) -> String {
-        // Random UUID (version 4, RFC 4122 variant) from the seeded source.
-        let n = (self.rng.random::<u128>() & !(0xF000u128 << 64) & !(0xC000u128 << 48))
-            | (0x4000u128 << 64)
-            | (0x8000u128 << 48);
-        let h = format!("{n:032x}");
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        crate::ids::uuid_v4(self.rng.random::<u128>().to_be_bytes())
     }
 }
 
@@ -459,17 +447,16 @@ impl Engine {
 
     /// `File.get`: one file's status; an unknown name is InvalidArgument.
     pub fn file_get(&self, _caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
-        let (mut store, now) = self.store();
+        let (store, now) = self.store();
         let s = store
             .sessions
-            .get_mut(id)
+            .get(id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let pos = s
             .files
             .iter()
             .position(|f| f.name == name)
             .ok_or_else(|| self.unknown_file(id, name))?;
-        let s = &*s;
         let mut info = self.file_info(s, &s.files[pos], now);
         if self.violates(Violation::PrepareForwardOnly) && info.status == PrepareStatus::Prepared {
             // Report PREPARING once after PREPARED: a status that moves backwards.
@@ -556,7 +543,7 @@ impl Engine {
     }
 
     fn endpoint(&self, s: &Session, file: &str, kind: EndpointType) -> TransferEndpoint {
-        let name = encode_segment(file);
+        let name = crate::ids::escape(file);
         match kind {
             EndpointType::Https => TransferEndpoint {
                 uri: format!(
@@ -673,19 +660,3 @@ fn active<'a>(
     }
     Ok(s)
 }
-
-/// Percent-encode a file name for a URI path segment (RFC 3986 unreserved characters stay).
-fn encode_segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests;

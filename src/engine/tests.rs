@@ -162,8 +162,3 @@ fn prepare_steps_through_the_documented_states() {
     );
 }
 
-#[test]
-fn file_names_in_uris_are_percent_encoded() {
-    assert_eq!(encode_segment("my disk#1.vmdk"), "my%20disk%231.vmdk");
-    assert_eq!(encode_segment("a-b_c.d~e"), "a-b_c.d~e");
-}

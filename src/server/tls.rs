@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha1::Digest;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
@@ -37,14 +36,7 @@ pub enum TlsError {
     Config(String),
 }
 
-/// Colon-separated uppercase hex, as vSphere prints thumbprints.
-pub fn thumbprint(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+pub use crate::ids::thumbprint;
 
 impl Certificate {
     /// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `extra_names`.
@@ -104,12 +96,12 @@ impl Certificate {
             .with_single_cert(chain, key)
             .map_err(|e| TlsError::Config(e.to_string()))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let pem = pem_of(&leaf);
+        let crate::ids::Thumbprints { sha1, sha256 } = crate::ids::Thumbprints::of(&leaf);
         Ok(Certificate {
             config: Arc::new(config),
-            pem,
-            sha1: thumbprint(&sha1::Sha1::digest(&leaf)),
-            sha256: thumbprint(&sha2::Sha256::digest(&leaf)),
+            pem: pem_of(&leaf),
+            sha1,
+            sha256,
         })
     }
 }
@@ -198,7 +190,7 @@ mod tests {
         assert_eq!(c.sha256.len(), 32 * 3 - 1);
         assert!(c.pem.starts_with("-----BEGIN CERTIFICATE-----\n"));
         let der = CertificateDer::from_pem_slice(c.pem.as_bytes()).unwrap();
-        assert_eq!(thumbprint(&sha1::Sha1::digest(&der)), c.sha1);
+        assert_eq!(crate::ids::Thumbprints::of(&der).sha1, c.sha1);
     }
 
     #[test]

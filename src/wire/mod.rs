@@ -26,9 +26,6 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn created<T: VapiType>(v: &T) -> Self {
-        Outcome::Created(v.to_value())
-    }
     pub fn read<T: VapiType>(v: &T) -> Self {
         Outcome::Read(v.to_value())
     }

@@ -1,0 +1,87 @@
+//! Small encodings several parts share: UUID strings, path-segment escaping, certificate
+//! thumbprints. Each is the wire's spelling of something, so it lives once, here.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha1::Digest;
+
+/// A version-4 UUID string from 16 random bytes (the version and variant bits are set).
+pub fn uuid_v4(bytes: [u8; 16]) -> String {
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
+/// A UUID-shaped string from 16 bytes as they are (for ids derived from names).
+pub fn uuid_shaped(bytes: [u8; 16]) -> String {
+    uuid::Uuid::from_bytes(bytes).to_string()
+}
+
+/// Everything but RFC 3986 unreserved characters is escaped.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encode a path segment or query value (spaces become `%20`, never `+`).
+pub fn escape(value: &str) -> String {
+    utf8_percent_encode(value, UNRESERVED).to_string()
+}
+
+/// Colon-separated uppercase hex, as vSphere prints thumbprints.
+pub fn thumbprint(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The SHA-1 and SHA-256 thumbprints of one DER certificate, `AB:CD:...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thumbprints {
+    pub sha1: String,
+    pub sha256: String,
+}
+
+impl Thumbprints {
+    pub fn of(der: &[u8]) -> Self {
+        Thumbprints {
+            sha1: thumbprint(&sha1::Sha1::digest(der)),
+            sha256: thumbprint(&sha2::Sha256::digest(der)),
+        }
+    }
+}
+
+impl std::fmt::Display for Thumbprints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SHA-1 {}, SHA-256 {}", self.sha1, self.sha256)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids() {
+        let u = uuid_v4([0xff; 16]);
+        assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(uuid_shaped([0; 16]), "00000000-0000-0000-0000-000000000000");
+    }
+
+    #[test]
+    fn escaping_keeps_only_unreserved_characters() {
+        assert_eq!(escape("my disk#1.vmdk"), "my%20disk%231.vmdk");
+        assert_eq!(escape("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(escape("a b+c/ä"), "a%20b%2Bc%2F%C3%A4");
+    }
+
+    #[test]
+    fn thumbprints_are_colon_separated_uppercase_hex() {
+        assert_eq!(thumbprint(&[0xab, 0x01]), "AB:01");
+        let t = Thumbprints::of(b"x");
+        assert_eq!(t.sha1.len(), 59);
+        assert_eq!(t.sha256.len(), 95);
+    }
+}
