@@ -17,6 +17,7 @@ use dlsim::client::tls::{client_config, Pin, PinVerifier};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
 struct Server {
@@ -85,63 +86,37 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Send a request and read its JSON answer.
+async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T {
+    req.send().await.unwrap().json().await.unwrap()
+}
+
 /// Log in, create a session on the one item, prepare its file; returns its URI.
-async fn prepare(http: &reqwest::Client, s: &Server) -> (String, String, String) {
-    let token: String = http
-        .post(format!("{}/session", s.api))
-        .basic_auth(&s.user, Some(&s.password))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let get = |path: String| {
-        http.get(format!("{}{path}", s.api))
+async fn prepare(http: &reqwest::Client, s: &Server) -> String {
+    let login = http.post(format!("{}/session", s.api));
+    let token: String = call(login.basic_auth(&s.user, Some(&s.password))).await;
+    let req = |method: reqwest::Method, path: String| {
+        http.request(method, format!("{}{path}", s.api))
             .header("vmware-api-session-id", &token)
     };
-    let libs: Vec<String> = get("/content/library".into())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let items: Vec<String> = get(format!("/content/library/item?library_id={}", libs[0]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id: String = http
-        .post(format!("{}/content/library/item/download-session", s.api))
-        .header("vmware-api-session-id", &token)
-        .json(&json!({"library_item_id": items[0]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let info: Value = http
-        .post(format!(
-            "{}/content/library/item/download-session/{id}/file?action=prepare",
-            s.api
-        ))
-        .header("vmware-api-session-id", &token)
-        .json(&json!({"file_name": "disk.vmdk"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let uri = info["download_endpoint"]["uri"]
+    let libs: Vec<String> = call(req(Method::GET, "/content/library".into())).await;
+    let items: Vec<String> = call(req(
+        Method::GET,
+        format!("/content/library/item?library_id={}", libs[0]),
+    ))
+    .await;
+    let ds = "/content/library/item/download-session".to_string();
+    let id: String =
+        call(req(Method::POST, ds.clone()).json(&json!({"library_item_id": items[0]}))).await;
+    let info: Value = call(
+        req(Method::POST, format!("{ds}/{id}/file?action=prepare"))
+            .json(&json!({"file_name": "disk.vmdk"})),
+    )
+    .await;
+    info["download_endpoint"]["uri"]
         .as_str()
         .unwrap()
-        .to_string();
-    (uri, token, id)
+        .to_string()
 }
 
 /// Download the URI with a lean HTTP/1.1 client reading 1 MiB at a time, discarding the
@@ -238,7 +213,7 @@ fn main() {
                 &["plain", "plain", "plain"]
             };
             rt.block_on(async {
-                let (uri, _, _) = prepare(&http, &server).await;
+                let uri = prepare(&http, &server).await;
                 for run in runs {
                     let (n, secs) = download(&uri).await;
                     assert_eq!(n, size);

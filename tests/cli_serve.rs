@@ -5,9 +5,18 @@ mod common;
 
 use std::process::Stdio;
 
+use common::forms::{Client, Form};
 use common::serve::{dlsim, terminate, wait_ready};
+use common::tls::any_cert_client;
 
 use serde_json::Value;
+
+/// A client of a served child's `/api`, logged in.
+async fn login(info: &Value, user: &str, password: &str) -> Client {
+    let mut c = Client::new(Form::Api, info["base_url"].as_str().unwrap());
+    c.login(user, password).await.ok();
+    c
+}
 
 #[tokio::test]
 async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
@@ -20,30 +29,17 @@ async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let info = wait_ready(&mut child, &ready);
-    let api = info["api_url"].as_str().unwrap().to_string();
-    assert!(api.starts_with("http://127.0.0.1:"));
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{api}/session"))
-        .basic_auth(
-            info["username"].as_str().unwrap(),
-            info["password"].as_str(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let token: String = r.json().await.unwrap();
-    let libs: Value = http
-        .get(format!("{api}/content/library"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
+    assert!(info["api_url"]
+        .as_str()
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(libs, info["libraries"]);
+        .starts_with("http://127.0.0.1:"));
+    let c = login(
+        &info,
+        info["username"].as_str().unwrap(),
+        info["password"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(c.libraries().await.ok(), &info["libraries"]);
 
     let status = terminate(&mut child);
     assert!(status.success(), "graceful stop exits 0, got {status}");
@@ -94,49 +90,13 @@ files = [{ name = "alpine.iso", size = 1234 }]
         .unwrap();
     let info = wait_ready(&mut child, &ready);
     assert_eq!(info["username"], "alice@corp.example");
-    let api = info["api_url"].as_str().unwrap();
-    let http = reqwest::Client::new();
-    let token: String = http
-        .post(format!("{api}/session"))
-        .basic_auth("alice@corp.example", Some("pw"))
-        .send()
+    let c = login(&info, "alice@corp.example", "pw").await;
+    let item = c
+        .items(info["libraries"][0].as_str().unwrap())
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let lib = info["libraries"][0].as_str().unwrap();
-    let items: Value = http
-        .get(format!("{api}/content/library/item?library_id={lib}"))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let item = items[0].as_str().unwrap();
-    let id: String = http
-        .post(format!("{api}/content/library/item/download-session"))
-        .header("vmware-api-session-id", &token)
-        .json(&serde_json::json!({"library_item_id": item}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let files: Value = http
-        .get(format!(
-            "{api}/content/library/item/download-session/{id}/file"
-        ))
-        .header("vmware-api-session-id", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .first();
+    let id = c.create(&item, None).await.string();
+    let files = c.file_list(&id).await.ok().clone();
     assert_eq!(files[0]["name"], "alpine.iso");
     assert!(terminate(&mut child).success());
 }
@@ -196,30 +156,25 @@ async fn serve_a_directory_over_tls_with_given_certificate_files() {
     let api = info["api_url"].as_str().unwrap();
     assert!(api.starts_with("https://"));
 
-    let http = dlsim::client::api::Http::new(Some(dlsim::client::tls::Pin::Any))
-        .unwrap()
-        .client;
+    // The certificate presented is the one given.
+    let http = any_cert_client();
     let r = http
-        .post(format!("{api}/session"))
-        .basic_auth(
-            info["username"].as_str().unwrap(),
-            info["password"].as_str(),
-        )
+        .get(info["base_url"].as_str().unwrap())
         .send()
         .await
         .unwrap();
     assert_eq!(dlsim::client::api::presented(&r), Some(expected));
-    let token: String = r.json().await.unwrap();
-    let lib_id = info["libraries"][0].as_str().unwrap();
-    let lib_model: Value = http
-        .get(format!("{api}/content/library/{lib_id}"))
-        .header("vmware-api-session-id", &token)
-        .send()
+    let c = login(
+        &info,
+        info["username"].as_str().unwrap(),
+        info["password"].as_str().unwrap(),
+    )
+    .await;
+    let lib_model = c
+        .library(info["libraries"][0].as_str().unwrap())
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .ok()
+        .clone();
     assert_eq!(lib_model["name"], "isos");
     assert!(terminate(&mut child).success());
 }

@@ -8,7 +8,6 @@ mod common;
 use std::time::Duration;
 
 use common::forms::{Client, Form};
-use common::tls::any_cert_client;
 use common::{ISO_ITEM, OVF_ITEM};
 use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::Dlsim;
@@ -96,22 +95,9 @@ async fn fetch(
     (status, headers, r.bytes().await.unwrap().to_vec())
 }
 
-async fn logged_in(fake: &Dlsim, http: reqwest::Client) -> Client {
-    let mut c = Client::new(Form::Api, fake.base_url());
-    c.http = http;
-    c.login(fake.username(), fake.password()).await.ok();
-    c
-}
-
 /// Create a session on `item` and prepare every file; returns the id and the file infos.
 async fn prepared(c: &Client, item: &str) -> (String, Vec<Value>) {
-    let id = c
-        .create(item, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = c.create(item, None).await.string();
     let files = c.file_list(&id).await.ok().as_array().unwrap().clone();
     let mut infos = vec![];
     for f in files {
@@ -130,8 +116,8 @@ async fn prepared(c: &Client, item: &str) -> (String, Vec<Value>) {
 async fn every_demo_file_downloads_and_matches_its_checksum(#[case] tls: bool) {
     let builder = Dlsim::builder();
     let fake = if tls { builder.tls() } else { builder }.start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
     for (item, algorithm) in [(OVF_ITEM, "SHA1"), (ISO_ITEM, "SHA256")] {
         let (id, infos) = prepared(&c, item).await;
         for info in infos {
@@ -209,9 +195,9 @@ fn small_library() -> Vec<LibrarySpec> {
 async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
     let builder = Dlsim::builder().libraries(small_library());
     let fake = if tls { builder.tls() } else { builder }.start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
-    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
+    let lib = c.libraries().await.first();
     let items = c.items(&lib).await.ok().as_array().unwrap().clone();
     let mut seen = vec![];
     for item in items {
@@ -239,10 +225,10 @@ async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
 #[tokio::test]
 async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
-    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
-    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
     let (id, infos) = prepared(&c, &item).await;
     let info = &infos[1];
     let (name, size) = (
@@ -292,10 +278,10 @@ async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
 #[tokio::test]
 async fn head_describes_without_serving() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
-    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
-    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
     let (id, infos) = prepared(&c, &item).await;
     let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
     let r = http.head(uri).send().await.unwrap();
@@ -319,10 +305,10 @@ async fn head_describes_without_serving() {
 #[tokio::test]
 async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status: u16) {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
-    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
-    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
     let (id, infos) = prepared(&c, &item).await;
     let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
     assert_eq!(fetch(&http, uri, None).await.0, 200);
@@ -344,17 +330,11 @@ async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status
 #[tokio::test]
 async fn uris_need_the_right_token_file_and_preparation() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
-    let lib = c.libraries().await.ok()[0].as_str().unwrap().to_string();
-    let item = c.items(&lib).await.ok()[0].as_str().unwrap().to_string();
-    let id = c
-        .create(&item, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
+    let id = c.create(&item, None).await.string();
     let info = c.prepare(&id, "sha1.ovf", None).await.ok().clone();
     let uri = info["download_endpoint"]["uri"]
         .as_str()
@@ -393,9 +373,9 @@ async fn a_directory_library_serves_its_files_and_nothing_outside() {
     std::fs::write(root.path().join("secret.txt"), b"top secret").unwrap();
 
     let fake = Dlsim::builder().library_dir(&lib).start().await;
-    let http = any_cert_client();
-    let c = logged_in(&fake, http.clone()).await;
-    let lib_id = c.libraries().await.ok()[0].as_str().unwrap().to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let http = c.http.clone();
+    let lib_id = c.libraries().await.first();
     assert_eq!(c.library(&lib_id).await.ok()["name"], "lib");
     let items = c.items(&lib_id).await.ok().as_array().unwrap().clone();
     assert_eq!(items.len(), 2);
@@ -462,14 +442,8 @@ async fn a_stop_does_not_hang_on_a_client_that_stopped_reading() {
         .shutdown_grace(Duration::from_millis(200))
         .start()
         .await;
-    let c = logged_in(&fake, any_cert_client()).await;
-    let id = c
-        .create(OVF_ITEM, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let id = c.create(OVF_ITEM, None).await.string();
     let info = c
         .prepare(&id, "photon-5-disk1.vmdk", None)
         .await

@@ -13,12 +13,6 @@ use dlsim::Dlsim;
 use rstest::rstest;
 use serde_json::json;
 
-async fn client(fake: &Dlsim, form: Form) -> Client {
-    let mut c = Client::new(form, fake.base_url());
-    c.login(fake.username(), fake.password()).await.ok();
-    c
-}
-
 #[rstest]
 #[case::api(Form::Api)]
 #[case::rest(Form::Rest)]
@@ -31,25 +25,19 @@ async fn a_client_runs_the_whole_lifecycle(#[case] form: Form) {
         })
         .start()
         .await;
-    let c = client(&fake, form).await;
+    let c = Client::logged_in(&fake, form).await;
 
     // Discover an item.
     let libs = c.libraries().await;
-    let lib = libs.ok()[0].as_str().unwrap().to_string();
+    let lib = libs.first();
     assert_eq!(c.library(&lib).await.ok()["name"], "dlsim-demo");
     let items = c.items(&lib).await;
-    let item = items.ok()[0].as_str().unwrap().to_string();
+    let item = items.first();
     assert_eq!(item, OVF_ITEM);
     let content_version = c.item(&item).await.ok()["content_version"].clone();
 
     // Create: ACTIVE, progress 0, the item's content version, no id in get.
-    let id = c
-        .create(&item, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = c.create(&item, None).await.string();
     let s = c.get(&id).await;
     let s = s.ok();
     assert_eq!(s["state"], "ACTIVE");
@@ -125,13 +113,7 @@ async fn a_client_runs_the_whole_lifecycle(#[case] form: Form) {
     );
 
     // fail another session → ERROR with the client's message.
-    let other = c
-        .create(&item, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = c.create(&item, None).await.string();
     assert_ne!(other, id);
     c.fail(&other, "disk full on the client").await.done();
     let s = c.get(&other).await;
@@ -171,21 +153,9 @@ async fn idle_sessions_expire_and_keep_alive_extends_them(#[case] form: Form) {
         .idle_timeout(Duration::from_secs(300))
         .start()
         .await;
-    let c = client(&fake, form).await;
-    let idle = c
-        .create(OVF_ITEM, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
-    let kept = c
-        .create(OVF_ITEM, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = Client::logged_in(&fake, form).await;
+    let idle = c.create(OVF_ITEM, None).await.string();
+    let kept = c.create(OVF_ITEM, None).await.string();
     let s = c.get(&idle).await;
     let expiry = Timestamp::parse(s.ok()["expiration_time"].as_str().unwrap()).unwrap();
     assert_eq!(expiry.millis() - fake.clock().now().millis(), 300_000);
@@ -211,7 +181,7 @@ async fn idle_sessions_expire_and_keep_alive_extends_them(#[case] form: Form) {
 #[tokio::test]
 async fn a_repeated_client_token_returns_the_same_session(#[case] form: Form) {
     let fake = Dlsim::start().await;
-    let c = client(&fake, form).await;
+    let c = Client::logged_in(&fake, form).await;
     let token = "0f8fad5b-d9cb-469f-a165-70867728950e";
     let a = c.create(OVF_ITEM, Some(token)).await;
     let b = c.create(OVF_ITEM, Some(token)).await;
@@ -223,17 +193,11 @@ async fn a_repeated_client_token_returns_the_same_session(#[case] form: Form) {
 #[tokio::test]
 async fn a_session_made_through_one_form_is_seen_through_the_other() {
     let fake = Dlsim::start().await;
-    let api = client(&fake, Form::Api).await;
+    let api = Client::logged_in(&fake, Form::Api).await;
     let mut rest = Client::new(Form::Rest, fake.base_url());
     // The same login token works on both forms.
     rest.token = api.token.clone();
-    let id = rest
-        .create(OVF_ITEM, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = rest.create(OVF_ITEM, None).await.string();
     api.keep_alive(&id, Some(30)).await.done();
     assert_eq!(rest.get(&id).await.ok()["client_progress"], 30);
     assert_eq!(api.get(&id).await.ok(), rest.get(&id).await.ok());

@@ -16,15 +16,8 @@ const DS: &str = "/rest/com/vmware/content/library/item/download-session";
 
 async fn setup() -> (Dlsim, Client, String) {
     let fake = Dlsim::start().await;
-    let mut c = Client::new(Form::Rest, fake.base_url());
-    c.login(fake.username(), fake.password()).await.ok();
-    let id = c
-        .create(OVF_ITEM, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let c = Client::logged_in(&fake, Form::Rest).await;
+    let id = c.create(OVF_ITEM, None).await.string();
     (fake, c, id)
 }
 
@@ -169,13 +162,7 @@ async fn govmomi_fail_without_a_body_is_accepted_on_rest_only() {
     // /api keeps client_error_message required.
     let mut api = Client::new(Form::Api, fake.base_url());
     api.token = c.token.clone();
-    let other = api
-        .create(OVF_ITEM, None)
-        .await
-        .ok()
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = api.create(OVF_ITEM, None).await.string();
     let r = api
         .http
         .post(format!(
@@ -355,8 +342,7 @@ async fn bad_rest_requests_get_rest_errors_and_change_nothing(
 #[tokio::test]
 async fn oversize_rest_bodies_get_a_rest_413() {
     let fake = Dlsim::builder().body_limit(512).start().await;
-    let mut c = Client::new(Form::Rest, fake.base_url());
-    c.login(fake.username(), fake.password()).await.ok();
+    let c = Client::logged_in(&fake, Form::Rest).await;
     let big = json!({"create_spec": {"library_item_id": "x".repeat(2048)}}).to_string();
     let (status, body) = raw(&c, Method::POST, DS, Some(&big)).await;
     assert_eq!(status, 413);

@@ -34,6 +34,17 @@ impl Out {
             .as_deref()
             .unwrap_or_else(|| panic!("call succeeded with {:?}", self.value))
     }
+    /// The string value of a successful call (an id or a token).
+    pub fn string(&self) -> String {
+        self.ok().as_str().expect("a string value").to_string()
+    }
+    /// The first string of a successful call's list (a library or item id).
+    pub fn first(&self) -> String {
+        self.ok()[0]
+            .as_str()
+            .expect("a list of strings")
+            .to_string()
+    }
     pub fn done(&self) {
         assert!(self.error_type.is_none(), "call failed: {:?}", self.raw);
         assert!(self.value.is_none(), "void call returned {:?}", self.value);
@@ -51,14 +62,18 @@ const API_DS: &str = "/api/content/library/item/download-session";
 const REST_CL: &str = "/rest/com/vmware/content/library";
 
 impl Client {
+    /// A client of `fake` through `form`, logged in as the fake's user.
+    pub async fn logged_in(fake: &dlsim::Dlsim, form: Form) -> Self {
+        let mut c = Client::new(form, fake.base_url());
+        c.login(fake.username(), fake.password()).await.ok();
+        c
+    }
+
     pub fn new(form: Form, root: &str) -> Self {
         Client {
             form,
             root: root.to_string(),
-            http: {
-                dlsim::install_crypto();
-                reqwest::Client::new()
-            },
+            http: super::tls::any_cert_client(),
             token: None,
         }
     }
