@@ -55,15 +55,19 @@ pub fn presented_token(headers: &HeaderMap, form: Form) -> Option<String> {
         .map(|(_, v)| v.trim_matches('"').to_string())
 }
 
-/// The caller of an authenticated operation, or Unauthenticated.
-pub fn caller(engine: &Engine, headers: &HeaderMap, form: Form) -> Result<Caller, VapiError> {
-    let token = presented_token(headers, form).ok_or_else(|| {
+/// The session id a request presents, or Unauthenticated with a hint at how to log in.
+pub fn required_token(headers: &HeaderMap, form: Form) -> Result<String, VapiError> {
+    presented_token(headers, form).ok_or_else(|| {
         errors::unauthenticated(match form {
             Form::Api => "send the vmware-api-session-id header (log in with POST /api/session).",
             Form::Rest => {
                 "send the vmware-api-session-id header or cookie (log in with POST /rest/com/vmware/cis/session)."
             }
         })
-    })?;
-    engine.authenticate(&token)
+    })
+}
+
+/// The caller of an authenticated operation, or Unauthenticated.
+pub fn caller(engine: &Engine, headers: &HeaderMap, form: Form) -> Result<Caller, VapiError> {
+    engine.authenticate(&required_token(headers, form)?)
 }

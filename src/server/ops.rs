@@ -108,14 +108,12 @@ pub fn item_get(call: &Call, id: &str) -> OpResult {
 }
 
 pub fn session_info(call: &Call) -> OpResult {
-    let token = super::auth::presented_token(&call.headers, call.form)
-        .ok_or_else(|| crate::engine::errors::unauthenticated("no session id was sent."))?;
+    let token = super::auth::required_token(&call.headers, call.form)?;
     Ok(Outcome::read(&call.engine().session_info(&token)?))
 }
 
 pub fn logout(call: &Call) -> OpResult {
-    let token = super::auth::presented_token(&call.headers, call.form)
-        .ok_or_else(|| crate::engine::errors::unauthenticated("no session id was sent."))?;
+    let token = super::auth::required_token(&call.headers, call.form)?;
     call.engine().logout(&token)?;
     Ok(Outcome::Done)
 }
