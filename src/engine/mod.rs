@@ -660,3 +660,6 @@ fn active<'a>(
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests;

@@ -161,4 +161,3 @@ fn prepare_steps_through_the_documented_states() {
         Prepared
     );
 }
-
