@@ -2,10 +2,12 @@
 //!
 //! `cargo bench --bench download` starts the release `dlsim serve` as its own process with a
 //! 4 GiB synthetic file, downloads it with a streaming client in this process, and reports
-//! GB/s per run and the server's peak RSS (VmHWM). Runs: plain HTTP and TLS, each with
-//! checksums off, with checksums on for a first (cold) download whose SHA-1 is computed in
-//! parallel, and again once the checksum is known (warm). Set `DLSIM_BENCH_GIB` to change the
-//! size. Results also go to `target/bench-download.json`.
+//! how long preparing the file took (with checksums on, preparing reads the whole file once to
+//! compute its SHA-1), then GB/s for three downloads and the server's peak RSS (VmHWM). Runs:
+//! plain HTTP and TLS; for each, a server with checksums off and one with them on run side by
+//! side and downloads alternate between them (`DLSIM_BENCH_ROUNDS`, default 5 each), then the
+//! mean throughputs are compared. Set `DLSIM_BENCH_GIB` to change the size. Results also go to
+//! `target/bench-download.json`.
 
 use std::io::Write;
 use std::path::Path;
@@ -91,8 +93,9 @@ async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> T
     req.send().await.unwrap().json().await.unwrap()
 }
 
-/// Log in, create a session on the one item, prepare its file; returns its URI.
-async fn prepare(http: &reqwest::Client, s: &Server) -> String {
+/// Log in, create a session on the one item, prepare its file and poll (every 10 ms) until it
+/// is PREPARED; returns its URI and how long preparing took.
+async fn prepare(http: &reqwest::Client, s: &Server) -> (String, f64) {
     let login = http.post(format!("{}/session", s.api));
     let token: String = call(login.basic_auth(&s.user, Some(&s.password))).await;
     let req = |method: reqwest::Method, path: String| {
@@ -108,15 +111,24 @@ async fn prepare(http: &reqwest::Client, s: &Server) -> String {
     let ds = "/content/library/item/download-session".to_string();
     let id: String =
         call(req(Method::POST, ds.clone()).json(&json!({"library_item_id": items[0]}))).await;
-    let info: Value = call(
+    let t = Instant::now();
+    let mut info: Value = call(
         req(Method::POST, format!("{ds}/{id}/file?action=prepare"))
             .json(&json!({"file_name": "disk.vmdk"})),
     )
     .await;
-    info["download_endpoint"]["uri"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let deadline = t + Duration::from_secs(600);
+    while info["status"] != "PREPARED" {
+        assert!(Instant::now() < deadline, "not prepared: {info}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        info = call(req(
+            Method::GET,
+            format!("{ds}/{id}/file?file_name=disk.vmdk"),
+        ))
+        .await;
+    }
+    let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+    (uri.to_string(), t.elapsed().as_secs_f64())
 }
 
 /// Download the URI with a lean HTTP/1.1 client reading 1 MiB at a time, discarding the
@@ -198,40 +210,53 @@ fn main() {
         .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
+    let rounds: usize = std::env::var("DLSIM_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let mut results = vec![];
     println!("download of one {gib} GiB synthetic file over loopback (2-core machine)");
     println!(
-        "{:<6} {:<10} {:<6} {:>9} {:>15}",
-        "scheme", "checksums", "run", "GB/s", "server VmHWM"
+        "{:<6} {:<10} {:>10} {:>6} {:>9} {:>15}",
+        "scheme", "checksums", "prepare s", "round", "GB/s", "server VmHWM"
     );
     for tls in [false, true] {
-        for checksums in [false, true] {
-            let server = start(dir.path(), size, tls, checksums);
-            let runs: &[&str] = if checksums {
-                &["cold", "warm", "warm", "warm"]
-            } else {
-                &["plain", "plain", "plain"]
-            };
-            rt.block_on(async {
-                let uri = prepare(&http, &server).await;
-                for run in runs {
-                    let (n, secs) = download(&uri).await;
+        let scheme = if tls { "https" } else { "http" };
+        // Both servers run side by side and downloads alternate between them, so drift in the
+        // machine's speed hits both alike.
+        let servers = [false, true].map(|checksums| start(dir.path(), size, tls, checksums));
+        let mut mean = [0.0f64; 2];
+        rt.block_on(async {
+            let mut prepared = vec![];
+            for server in &servers {
+                prepared.push(prepare(&http, server).await);
+            }
+            for round in 1..=rounds {
+                for (i, (server, (uri, prepare_s))) in servers.iter().zip(&prepared).enumerate() {
+                    let (n, secs) = download(uri).await;
                     assert_eq!(n, size);
                     let gbps = n as f64 / secs / 1e9;
+                    mean[i] += gbps / rounds as f64;
                     let rss = peak_rss_kib(server.child.id());
-                    let scheme = if tls { "https" } else { "http" };
-                    let sums = if checksums { "SHA1" } else { "off" };
+                    let sums = if i == 1 { "SHA1" } else { "off" };
                     println!(
-                        "{scheme:<6} {sums:<10} {run:<6} {gbps:>9.2} {:>11.1} MiB",
+                        "{scheme:<6} {sums:<10} {prepare_s:>10.2} {round:>6} {gbps:>9.2} {:>11.1} MiB",
                         rss as f64 / 1024.0
                     );
                     results.push(json!({
-                        "scheme": scheme, "checksums": sums, "run": run,
-                        "bytes": n, "seconds": secs, "gb_per_s": gbps, "server_peak_rss_kib": rss,
+                        "scheme": scheme, "checksums": sums, "prepare_seconds": prepare_s,
+                        "round": round, "bytes": n, "seconds": secs, "gb_per_s": gbps,
+                        "server_peak_rss_kib": rss,
                     }));
                 }
-            });
-        }
+            }
+        });
+        println!(
+            "{scheme}: mean {:.2} GB/s without checksums, {:.2} GB/s with: {:+.1} %",
+            mean[0],
+            mean[1],
+            (mean[1] / mean[0] - 1.0) * 100.0
+        );
     }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-download.json");
     if let Ok(mut f) = std::fs::File::create(&out) {

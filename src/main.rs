@@ -108,7 +108,7 @@ struct ServeArgs {
     /// Also report the PEM certificate (ssl_certificate) on download endpoints.
     #[arg(long)]
     report_certificate: bool,
-    /// Do not compute checksums of downloaded files (to measure what they cost).
+    /// Do not compute checksums: preparing does not read files, no checksum_info is reported.
     #[arg(long)]
     no_checksums: bool,
     /// Break a conformance rule on purpose (rule id; repeatable). For testing checkers.

@@ -472,3 +472,110 @@ async fn a_stop_does_not_hang_on_a_client_that_stopped_reading() {
     assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
     drop(sock);
 }
+
+/// Poll a file while it is being prepared (at most 30 s); returns its info once it settles and
+/// every status seen on the way.
+async fn settle(c: &Client, id: &str, name: &str) -> (Value, Vec<String>) {
+    let mut seen: Vec<String> = vec![];
+    for _ in 0..600 {
+        let info = c.file_get(id, name).await.ok().clone();
+        let status = info["status"].as_str().unwrap().to_string();
+        if seen.last() != Some(&status) {
+            seen.push(status.clone());
+        }
+        if !["PREPARE_REQUESTED", "PREPARING"].contains(&status.as_str()) {
+            return (info, seen);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{name} still preparing after 30 s: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_real_clock_preparing_reads_the_file_once_for_every_session() {
+    let size = 64 << 20;
+    let library = vec![LibrarySpec {
+        id: None,
+        name: "big".into(),
+        description: None,
+        items: vec![ItemSpec {
+            id: None,
+            name: "disk".into(),
+            item_type: None,
+            description: None,
+            content_version: "1".into(),
+            checksum_algorithm: None,
+            files: vec![FileSpec {
+                name: "disk.vmdk".into(),
+                size,
+            }],
+            path: None,
+        }],
+    }];
+    let fake = Dlsim::builder()
+        .real_clock()
+        .libraries(library)
+        .start()
+        .await;
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
+
+    let first = c.create(&item, None).await.string();
+    let asked = c.prepare(&first, "disk.vmdk", None).await.ok().clone();
+    assert_eq!(asked["status"], "PREPARING", "64 MiB are not read at once");
+    assert!(asked.get("download_endpoint").is_none());
+    let (info, seen) = settle(&c, &first, "disk.vmdk").await;
+    assert_eq!(seen.last().unwrap(), "PREPARED", "{seen:?}");
+    assert!(info.get("checksum_info").is_none(), "not before a download");
+
+    // The checksum is ready, so the download's last byte publishes it.
+    let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+    let (status, n, own, _) = fetch_sum(&c.http, uri, "SHA1").await;
+    assert_eq!((status, n), (200, size));
+    let after = c.file_get(&first, "disk.vmdk").await.ok().clone();
+    assert_eq!(after["checksum_info"]["checksum"], own.as_str());
+
+    // Another session on the same content finds the file already read.
+    let second = c.create(&item, None).await.string();
+    let again = c.prepare(&second, "disk.vmdk", None).await.ok().clone();
+    assert_eq!(again["status"], "PREPARED");
+}
+
+#[tokio::test]
+async fn with_the_real_clock_a_file_that_cannot_be_read_ends_in_error() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("item")).unwrap();
+    let file = root.path().join("item/gone.iso");
+    std::fs::write(&file, vec![7u8; 4096]).unwrap();
+    let fake = Dlsim::builder()
+        .real_clock()
+        .library_dir(root.path())
+        .start()
+        .await;
+    std::fs::remove_file(&file).unwrap();
+
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
+    let id = c.create(&item, None).await.string();
+    c.prepare(&id, "gone.iso", None).await.ok();
+    let (info, _) = settle(&c, &id, "gone.iso").await;
+    assert_eq!(info["status"], "ERROR");
+    assert!(info.get("download_endpoint").is_none());
+    let message = &info["error_message"];
+    assert_eq!(
+        message["id"],
+        "com.vmware.vdcs.cls-main.file_prepare_failed"
+    );
+    assert_eq!(message["args"][0], "gone.iso");
+    assert!(
+        message["default_message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Failed to prepare file gone.iso for download: "),
+        "{message}"
+    );
+    // Only the file failed: the session goes on.
+    assert_eq!(c.get(&id).await.ok()["state"], "ACTIVE");
+}

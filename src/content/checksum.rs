@@ -1,10 +1,4 @@
-//! Checksums as the contract names them (SHA1 when unset, MD5, SHA256, SHA512), computed as
-//! bytes stream past, and a cache so one file's checksum is computed at most once.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use tokio::sync::OnceCell;
+//! Checksums as the contract names them (SHA1 when unset, MD5, SHA256, SHA512).
 
 use md5::Md5;
 use sha1::{Digest, Sha1};
@@ -54,43 +48,6 @@ impl Hasher {
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The checksum of each file content, computed at most once, in the background.
-///
-/// The first download of a file starts the computation from the source on a blocking thread,
-/// in parallel with the transfer; whoever needs the result (the download that completes the
-/// file) waits for that one computation. Later downloads find it done.
-#[derive(Debug, Default)]
-pub struct Checksums {
-    cells: Mutex<HashMap<(String, ChecksumAlgorithm), Cell>>,
-}
-
-pub type Cell = Arc<OnceCell<Result<String, String>>>;
-
-impl Checksums {
-    pub fn cell(&self, content: &str, algorithm: ChecksumAlgorithm) -> Cell {
-        let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
-        cells
-            .entry((content.to_string(), algorithm))
-            .or_default()
-            .clone()
-    }
-}
-
-/// Resolve `cell` by running `compute` on a blocking thread, unless it is done or under way.
-pub async fn resolve<F>(cell: &Cell, compute: F) -> Result<String, String>
-where
-    F: FnOnce() -> std::io::Result<String> + Send + 'static,
-{
-    cell.get_or_init(|| async move {
-        tokio::task::spawn_blocking(compute)
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| e.to_string()))
-    })
-    .await
-    .clone()
 }
 
 #[cfg(test)]

@@ -101,6 +101,15 @@ pub fn client_failed(message: &str) -> crate::model::LocalizableMessage {
     )
 }
 
+/// A file's preparation failed because its content could not be read.
+pub fn file_unreadable(name: &str, why: &str) -> crate::model::LocalizableMessage {
+    crate::model::LocalizableMessage::new(
+        format!("{PREFIX}.file_prepare_failed"),
+        format!("Failed to prepare file {name} for download: {why}"),
+        vec![name.to_string(), why.to_string()],
+    )
+}
+
 pub fn unauthenticated(reason: &str) -> VapiError {
     VapiError::new(
         ErrorType::Unauthenticated,

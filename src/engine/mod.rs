@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod errors;
 pub mod library;
+pub mod prepare;
 pub mod sessions;
 pub mod transfer;
 
@@ -26,6 +27,7 @@ use crate::model::{
 use auth::{Caller, Login, Logins, User, PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE};
 pub use clock::Clock;
 use library::{Catalog, CatalogError, ItemSource, LibrarySpec};
+use prepare::{ChecksumJob, Preparer};
 use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
 use transfer::Transfer;
 
@@ -93,6 +95,8 @@ pub struct Engine {
     config: EngineConfig,
     catalog: Catalog,
     store: Mutex<Store>,
+    /// Reads a file when it is prepared (the content plane); none in engine-only use.
+    preparer: Option<Arc<dyn Preparer>>,
 }
 
 #[derive(Debug)]
@@ -124,7 +128,14 @@ impl Engine {
                 logins: Logins::default(),
                 rng,
             }),
+            preparer: None,
         })
+    }
+
+    /// Have prepare requests start `preparer`'s read of the file (see [`prepare`]).
+    pub fn with_preparer(mut self, preparer: Arc<dyn Preparer>) -> Self {
+        self.preparer = Some(preparer);
+        self
     }
 
     pub fn clock(&self) -> &Clock {
@@ -300,6 +311,7 @@ impl Engine {
                     size: f.size,
                     prepare: None,
                     transfer: Arc::default(),
+                    checksum: None,
                 })
                 .collect(),
         });
@@ -498,6 +510,19 @@ impl Engine {
             Some(p) if p.endpoint == endpoint => {}
             _ => file.prepare = Some(PrepareRequest { at: now, endpoint }),
         }
+        if endpoint == EndpointType::Https && file.checksum.is_none() {
+            let s = &*s;
+            let job = match (&self.preparer, self.download_of(s, &s.files[pos])) {
+                (Some(preparer), Some(download)) => preparer.prepare(&download),
+                _ => None,
+            };
+            store
+                .sessions
+                .get_mut(id)
+                .expect("session looked up above")
+                .files[pos]
+                .checksum = job;
+        }
         let s = store.sessions.get(id).expect("session looked up above");
         Ok(self.file_info(s, &s.files[pos], now))
     }
@@ -516,6 +541,21 @@ impl Engine {
                     PrepareStatus::Prepared
                 }
             }
+        };
+        // Under the real clock, preparing also means the file has been read (see `prepare`).
+        let mut error_message = None;
+        let status = match (&f.checksum, status) {
+            (Some(job), PrepareStatus::Prepared) if !self.clock.is_virtual() => {
+                match job.result() {
+                    None => PrepareStatus::Preparing,
+                    Some(Ok(_)) => PrepareStatus::Prepared,
+                    Some(Err(why)) => {
+                        error_message = Some(errors::file_unreadable(&f.name, why));
+                        PrepareStatus::Error
+                    }
+                }
+            }
+            (_, other) => other,
         };
         let status = match status {
             PrepareStatus::Unprepared if self.violates(Violation::FilesStartUnprepared) => {
@@ -538,7 +578,7 @@ impl Engine {
                 _ => None,
             },
             checksum_info,
-            error_message: None,
+            error_message,
         }
     }
 
@@ -601,11 +641,13 @@ impl Engine {
         if info.status != PrepareStatus::Prepared || !https {
             return Err(DownloadRefused::NotPrepared);
         }
-        let item = self
-            .catalog
-            .item(&s.item_id)
-            .ok_or(DownloadRefused::NotFound)?;
-        Ok(Download {
+        self.download_of(s, f).ok_or(DownloadRefused::NotFound)
+    }
+
+    /// What serving (or reading) file `f` of session `s` needs.
+    fn download_of(&self, s: &Session, f: &SessionFile) -> Option<Download> {
+        let item = self.catalog.item(&s.item_id)?;
+        Some(Download {
             item_id: s.item_id.clone(),
             file_name: f.name.clone(),
             size: f.size,
@@ -613,6 +655,7 @@ impl Engine {
             content_seed: self.config.content_seed,
             algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
             transfer: f.transfer.clone(),
+            checksum: f.checksum.clone(),
         })
     }
 
@@ -633,6 +676,8 @@ pub struct Download {
     /// The algorithm `checksum_info` reports (the item's, else SHA1).
     pub algorithm: ChecksumAlgorithm,
     pub transfer: Arc<Transfer>,
+    /// The checksum computation prepare started; none when checksums are off.
+    pub checksum: Option<Arc<ChecksumJob>>,
 }
 
 /// Why a download URI does not serve.

@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
+use super::prepare::ChecksumJob;
 use super::transfer::Transfer;
 
 use crate::model::{EndpointType, LocalizableMessage, State, Timestamp};
@@ -37,6 +38,8 @@ pub struct SessionFile {
     pub prepare: Option<PrepareRequest>,
     /// What has been downloaded of this file through this session.
     pub transfer: Arc<Transfer>,
+    /// The checksum computation the first HTTPS prepare started.
+    pub checksum: Option<Arc<ChecksumJob>>,
 }
 
 /// A prepare request: when it was made and for which endpoint type.

@@ -161,3 +161,88 @@ fn prepare_steps_through_the_documented_states() {
         Prepared
     );
 }
+
+/// A preparer whose one job the test finishes by hand, counting the reads it was asked for.
+#[derive(Debug, Default)]
+struct HandPreparer {
+    job: Arc<prepare::ChecksumJob>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl prepare::Preparer for HandPreparer {
+    fn prepare(&self, _: &Download) -> Option<Arc<prepare::ChecksumJob>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(self.job.clone())
+    }
+}
+
+fn engine_reading(clock: Clock) -> (Engine, Arc<HandPreparer>) {
+    let preparer = Arc::new(HandPreparer::default());
+    let e = Engine::new(EngineConfig::default(), clock)
+        .unwrap()
+        .with_preparer(preparer.clone());
+    (e, preparer)
+}
+
+#[test]
+fn under_the_real_clock_a_file_is_prepared_once_it_has_been_read() {
+    let (e, reader) = engine_reading(Clock::real());
+    let me = caller("u");
+    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+    let name = "photon-5-disk1.vmdk";
+    let f = e.file_prepare(&me, &id, name, None).unwrap();
+    assert_eq!(f.status, PrepareStatus::Preparing);
+    assert_eq!(f.download_endpoint, None);
+    // Asking again neither restarts nor duplicates the read.
+    e.file_prepare(&me, &id, name, None).unwrap();
+    assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    reader.job.finish(Ok("0a1b".into()));
+    let f = e.file_get(&me, &id, name).unwrap();
+    assert_eq!(f.status, PrepareStatus::Prepared);
+    // The checksum is known, but only a complete download publishes it.
+    assert_eq!(f.checksum_info, None);
+    let uri = f.download_endpoint.expect("PREPARED has an endpoint").uri;
+    let token = uri.rsplit('/').nth(1).unwrap();
+    let d = e.open_download(token, name).unwrap();
+    assert_eq!(d.checksum.unwrap().result(), Some(&Ok("0a1b".to_string())));
+}
+
+#[test]
+fn under_the_real_clock_an_unreadable_file_goes_to_error() {
+    let (e, reader) = engine_reading(Clock::real());
+    let me = caller("u");
+    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+    e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
+    reader.job.finish(Err("No such file or directory".into()));
+    let f = e.file_get(&me, &id, "photon-5.ovf").unwrap();
+    assert_eq!(f.status, PrepareStatus::Error);
+    assert_eq!(f.download_endpoint, None);
+    let m = f.error_message.expect("an ERROR file explains itself");
+    assert_eq!(m.id, "com.vmware.vdcs.cls-main.file_prepare_failed");
+    assert_eq!(m.args, ["photon-5.ovf", "No such file or directory"]);
+    // The session itself is untouched.
+    assert_eq!(e.get(&me, &id).unwrap().state, Some(State::Active));
+}
+
+#[test]
+fn under_a_virtual_clock_status_follows_time_alone() {
+    let (e, reader) = engine_reading(Clock::virtual_at(clock::VIRTUAL_EPOCH));
+    let me = caller("u");
+    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+    let f = e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
+    assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(reader.job.result().is_none());
+    assert_eq!(f.status, PrepareStatus::Prepared);
+}
+
+#[test]
+fn direct_endpoints_read_nothing() {
+    let (e, reader) = engine_reading(Clock::real());
+    let me = caller("u");
+    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+    let f = e
+        .file_prepare(&me, &id, "photon-5.ovf", Some(EndpointType::Direct))
+        .unwrap();
+    assert_eq!(f.status, PrepareStatus::Prepared);
+    assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

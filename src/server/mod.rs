@@ -30,7 +30,7 @@ use crate::engine::{Clock, Engine, EngineConfig};
 #[derive(Debug)]
 pub struct AppState {
     pub engine: Arc<Engine>,
-    pub content: crate::content::ContentPlane,
+    pub content: Arc<crate::content::ContentPlane>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     /// Deliberate breaks of the wire contract (test-only; empty in normal use).
@@ -212,11 +212,14 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         config.engine.endpoint_certificate = opts.report_certificate.then(|| cert.pem.clone());
     }
     let violations = config.engine.violations.clone();
-    let engine = Arc::new(Engine::new(config.engine, config.clock)?);
+    let content = Arc::new(
+        crate::content::ContentPlane::new(config.checksums)
+            .with_wrong_checksums(violations.has(crate::faults::Violation::SizeAndChecksum)),
+    );
+    let engine = Arc::new(Engine::new(config.engine, config.clock)?.with_preparer(content.clone()));
     let state = Arc::new(AppState {
         engine: engine.clone(),
-        content: crate::content::ContentPlane::new(config.checksums)
-            .with_wrong_checksums(violations.has(crate::faults::Violation::SizeAndChecksum)),
+        content,
         violations,
         body_limit: config.body_limit,
     });
