@@ -21,6 +21,7 @@
 //! [prepare]
 //! requested_ms = 500   # time in PREPARE_REQUESTED
 //! preparing_ms = 2000  # then in PREPARING, then PREPARED
+//! wait_for_checksum = false  # real clock: PREPARED without waiting for the file's read
 //!
 //! [[users]]
 //! name = "alice@vsphere.local"
@@ -195,8 +196,14 @@ mod tests {
         fc.apply(&mut c).unwrap();
         assert_eq!(c.engine.seed, 7);
         assert_eq!(c.engine.prepare.preparing_ms, 2000);
+        assert!(!c.engine.prepare.wait_for_checksum);
         assert_eq!(c.engine.users[0].name, "alice@vsphere.local");
         assert_eq!(c.engine.libraries[0].items[0].files[0].size, 62_914_560);
+        // Left out, waiting for the checksum is on.
+        let fc = FileConfig::parse("[prepare]\nrequested_ms = 1").unwrap();
+        let mut c = ServerConfig::default();
+        fc.apply(&mut c).unwrap();
+        assert!(c.engine.prepare.wait_for_checksum);
     }
 
     #[test]

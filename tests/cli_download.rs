@@ -291,6 +291,7 @@ async fn the_client_waits_through_prepare_requested_and_preparing() {
         .prepare_timing(PrepareTiming {
             requested_ms: 1000,
             preparing_ms: 1000,
+            ..Default::default()
         })
         .libraries(small_library())
         .start()
@@ -322,6 +323,7 @@ async fn a_prepare_that_never_finishes_times_out_and_the_session_is_deleted() {
         .prepare_timing(PrepareTiming {
             requested_ms: 1000,
             preparing_ms: 1000,
+            ..Default::default()
         })
         .libraries(small_library())
         .start()
@@ -347,6 +349,7 @@ async fn an_interrupt_fails_and_deletes_the_session() {
         .prepare_timing(PrepareTiming {
             requested_ms: 1000,
             preparing_ms: 0,
+            ..Default::default()
         })
         .libraries(small_library())
         .start()

@@ -168,6 +168,7 @@ async fn an_interrupted_run_deletes_what_it_created() {
         .prepare_timing(PrepareTiming {
             requested_ms: 1_000,
             preparing_ms: 0,
+            ..Default::default()
         })
         .start()
         .await;

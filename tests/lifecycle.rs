@@ -22,6 +22,7 @@ async fn a_client_runs_the_whole_lifecycle(#[case] form: Form) {
         .prepare_timing(PrepareTiming {
             requested_ms: 1_000,
             preparing_ms: 2_000,
+            ..Default::default()
         })
         .start()
         .await;

@@ -31,16 +31,27 @@ use prepare::{ChecksumJob, Preparer};
 use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
 use transfer::Transfer;
 
-/// How long a prepare request stays in each intermediate status (instant by default).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// How long a prepare request stays in each intermediate status (no wait by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PrepareTiming {
     /// Time spent in PREPARE_REQUESTED, in milliseconds.
-    #[serde(default)]
     pub requested_ms: u64,
     /// Time spent in PREPARING, in milliseconds.
-    #[serde(default)]
     pub preparing_ms: u64,
+    /// Under the real clock, stay PREPARING until the file has been read for its checksum
+    /// (see [`prepare`]). Off, a download that outruns the read waits at its last byte.
+    pub wait_for_checksum: bool,
+}
+
+impl Default for PrepareTiming {
+    fn default() -> Self {
+        PrepareTiming {
+            requested_ms: 0,
+            preparing_ms: 0,
+            wait_for_checksum: true,
+        }
+    }
 }
 
 /// Everything the engine needs to know up front.
@@ -544,17 +555,16 @@ impl Engine {
         };
         // Under the real clock, preparing also means the file has been read (see `prepare`).
         let mut error_message = None;
+        let waits = self.config.prepare.wait_for_checksum && !self.clock.is_virtual();
         let status = match (&f.checksum, status) {
-            (Some(job), PrepareStatus::Prepared) if !self.clock.is_virtual() => {
-                match job.result() {
-                    None => PrepareStatus::Preparing,
-                    Some(Ok(_)) => PrepareStatus::Prepared,
-                    Some(Err(why)) => {
-                        error_message = Some(errors::file_unreadable(&f.name, why));
-                        PrepareStatus::Error
-                    }
+            (Some(job), PrepareStatus::Prepared) if waits => match job.result() {
+                None => PrepareStatus::Preparing,
+                Some(Ok(_)) => PrepareStatus::Prepared,
+                Some(Err(why)) => {
+                    error_message = Some(errors::file_unreadable(&f.name, why));
+                    PrepareStatus::Error
                 }
-            }
+            },
             (_, other) => other,
         };
         let status = match status {

@@ -131,6 +131,7 @@ fn prepare_steps_through_the_documented_states() {
         prepare: PrepareTiming {
             requested_ms: 100,
             preparing_ms: 100,
+            ..Default::default()
         },
         ..Default::default()
     });
@@ -232,6 +233,27 @@ fn under_a_virtual_clock_status_follows_time_alone() {
     let f = e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
     assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert!(reader.job.result().is_none());
+    assert_eq!(f.status, PrepareStatus::Prepared);
+}
+
+#[test]
+fn without_wait_for_checksum_the_real_clock_follows_time_alone() {
+    let preparer = Arc::new(HandPreparer::default());
+    let config = EngineConfig {
+        prepare: PrepareTiming {
+            wait_for_checksum: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let e = Engine::new(config, Clock::real())
+        .unwrap()
+        .with_preparer(preparer.clone());
+    let me = caller("u");
+    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+    let f = e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
+    assert_eq!(preparer.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(preparer.job.result().is_none());
     assert_eq!(f.status, PrepareStatus::Prepared);
 }
 
