@@ -543,7 +543,7 @@ async fn with_the_real_clock_preparing_reads_the_file_once_for_every_session() {
 }
 
 #[tokio::test]
-async fn with_the_real_clock_a_file_that_cannot_be_read_ends_in_error() {
+async fn with_the_real_clock_an_unreadable_file_ends_in_error_and_the_next_session_retries() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("item")).unwrap();
     let file = root.path().join("item/gone.iso");
@@ -578,4 +578,19 @@ async fn with_the_real_clock_a_file_that_cannot_be_read_ends_in_error() {
     );
     // Only the file failed: the session goes on.
     assert_eq!(c.get(&id).await.ok()["state"], "ACTIVE");
+
+    // Once the file is back, the next session's prepare reads it again.
+    std::fs::write(&file, vec![7u8; 4096]).unwrap();
+    let next = c.create(&item, None).await.string();
+    c.prepare(&next, "gone.iso", None).await.ok();
+    let (info, _) = settle(&c, &next, "gone.iso").await;
+    assert_eq!(info["status"], "PREPARED");
+    let uri = info["download_endpoint"]["uri"].as_str().unwrap();
+    let (status, _, own, _) = fetch_sum(&c.http, uri, "SHA1").await;
+    assert_eq!(status, 200);
+    assert_eq!(own, hex(&Sha1::digest(vec![7u8; 4096])));
+    assert_eq!(
+        c.file_get(&next, "gone.iso").await.ok()["checksum_info"]["checksum"],
+        own.as_str()
+    );
 }

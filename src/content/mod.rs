@@ -71,8 +71,10 @@ impl Preparer for ContentPlane {
         }
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         let key = (identity(file), file.algorithm);
-        if let Some(job) = jobs.get(&key) {
-            return Some(job.clone());
+        match jobs.get(&key) {
+            // A read that failed (the file was missing, say) is tried again by the next prepare.
+            Some(job) if !matches!(job.result(), Some(Err(_))) => return Some(job.clone()),
+            _ => {}
         }
         let job = Arc::new(ChecksumJob::default());
         let (mine, file, stopping) = (job.clone(), file.clone(), self.stopping.clone());

@@ -7,8 +7,9 @@
 //! first byte is served and serving never pays for hashing.
 //!
 //! Under the real clock a file stays PREPARING until its job is done (and goes to ERROR if the
-//! file cannot be read). Under a virtual clock statuses follow virtual time alone, so runs stay
-//! replayable; a download that outruns its job waits for it at its last byte instead.
+//! file cannot be read), unless `[prepare] wait_for_checksum` is off. Under a virtual clock
+//! statuses follow virtual time alone, so runs stay replayable. Either way a download that
+//! outruns its job waits for it at its last byte, so `checksum_info` is there once it ends.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
