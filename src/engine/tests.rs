@@ -177,9 +177,23 @@ impl prepare::Preparer for HandPreparer {
     }
 }
 
+impl HandPreparer {
+    fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 fn engine_reading(clock: Clock) -> (Engine, Arc<HandPreparer>) {
+    engine_reading_with(clock, PrepareTiming::default())
+}
+
+fn engine_reading_with(clock: Clock, prepare: PrepareTiming) -> (Engine, Arc<HandPreparer>) {
     let preparer = Arc::new(HandPreparer::default());
-    let e = Engine::new(EngineConfig::default(), clock)
+    let config = EngineConfig {
+        prepare,
+        ..Default::default()
+    };
+    let e = Engine::new(config, clock)
         .unwrap()
         .with_preparer(preparer.clone());
     (e, preparer)
@@ -196,7 +210,7 @@ fn under_the_real_clock_a_file_is_prepared_once_it_has_been_read() {
     assert_eq!(f.download_endpoint, None);
     // Asking again neither restarts nor duplicates the read.
     e.file_prepare(&me, &id, name, None).unwrap();
-    assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(reader.reads(), 1);
     reader.job.finish(Ok("0a1b".into()));
     let f = e.file_get(&me, &id, name).unwrap();
     assert_eq!(f.status, PrepareStatus::Prepared);
@@ -226,35 +240,26 @@ fn under_the_real_clock_an_unreadable_file_goes_to_error() {
 }
 
 #[test]
-fn under_a_virtual_clock_status_follows_time_alone() {
-    let (e, reader) = engine_reading(Clock::virtual_at(clock::VIRTUAL_EPOCH));
-    let me = caller("u");
-    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
-    let f = e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
-    assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert!(reader.job.result().is_none());
-    assert_eq!(f.status, PrepareStatus::Prepared);
-}
-
-#[test]
-fn without_wait_for_checksum_the_real_clock_follows_time_alone() {
-    let preparer = Arc::new(HandPreparer::default());
-    let config = EngineConfig {
-        prepare: PrepareTiming {
-            wait_for_checksum: false,
-            ..Default::default()
-        },
+fn under_a_virtual_clock_or_without_wait_for_checksum_status_follows_time_alone() {
+    let no_wait = PrepareTiming {
+        wait_for_checksum: false,
         ..Default::default()
     };
-    let e = Engine::new(config, Clock::real())
-        .unwrap()
-        .with_preparer(preparer.clone());
-    let me = caller("u");
-    let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
-    let f = e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
-    assert_eq!(preparer.reads.load(std::sync::atomic::Ordering::SeqCst), 1);
-    assert!(preparer.job.result().is_none());
-    assert_eq!(f.status, PrepareStatus::Prepared);
+    for (clock, prepare) in [
+        (
+            Clock::virtual_at(clock::VIRTUAL_EPOCH),
+            PrepareTiming::default(),
+        ),
+        (Clock::real(), no_wait),
+    ] {
+        let (e, reader) = engine_reading_with(clock, prepare);
+        let me = caller("u");
+        let id = e.create(&me, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+        let f = e.file_prepare(&me, &id, "photon-5.ovf", None).unwrap();
+        assert_eq!(reader.reads(), 1);
+        assert!(reader.job.result().is_none());
+        assert_eq!(f.status, PrepareStatus::Prepared, "{prepare:?}");
+    }
 }
 
 #[test]
@@ -266,5 +271,5 @@ fn direct_endpoints_read_nothing() {
         .file_prepare(&me, &id, "photon-5.ovf", Some(EndpointType::Direct))
         .unwrap();
     assert_eq!(f.status, PrepareStatus::Prepared);
-    assert_eq!(reader.reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(reader.reads(), 0);
 }
