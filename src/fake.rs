@@ -132,6 +132,7 @@ impl DlsimBuilder {
         self.config.shutdown_grace = grace;
         self
     }
+    /// Compute checksums (on by default): off, preparing reads nothing and no `checksum_info` is reported.
     pub fn checksums(mut self, on: bool) -> Self {
         self.config.checksums = on;
         self

@@ -44,7 +44,7 @@ type ChecksumWait = Pin<Box<dyn Future<Output = Result<String, String>> + Send>>
 pub struct ContentPlane {
     /// Checksum computations by content and algorithm: each is done at most once.
     jobs: Mutex<HashMap<(String, ChecksumAlgorithm), Arc<ChecksumJob>>>,
-    /// Whether checksums are computed at all (off only to measure what they cost).
+    /// Whether checksums are computed at all (off: preparing reads nothing, none is reported).
     enabled: bool,
     /// Report checksums that do not match the bytes (the `content.size-and-checksum` violation).
     wrong_checksums: bool,

@@ -46,7 +46,7 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// Serve HTTPS (API and content) instead of HTTP.
     pub tls: Option<TlsOptions>,
-    /// Compute checksums of downloaded files (off only to measure their cost).
+    /// Compute checksums: preparing reads each file once and downloads report `checksum_info`.
     pub checksums: bool,
     /// How long a stop waits for open connections before it closes them.
     pub shutdown_grace: std::time::Duration,
