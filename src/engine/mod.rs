@@ -516,25 +516,21 @@ impl Engine {
         if endpoint == EndpointType::Direct && !s.may_read_storage {
             return Err(errors::no_privilege(&s.owner, PRIV_READ_STORAGE, id));
         }
+        // An HTTPS prepare starts reading the file, once per session file (see `prepare`).
+        let read = match &self.preparer {
+            Some(p) if endpoint == EndpointType::Https && s.files[pos].checksum.is_none() => self
+                .download_of(s, &s.files[pos])
+                .and_then(|d| p.prepare(&d)),
+            _ => None,
+        };
         let file = &mut s.files[pos];
         match file.prepare {
             Some(p) if p.endpoint == endpoint => {}
             _ => file.prepare = Some(PrepareRequest { at: now, endpoint }),
         }
-        if endpoint == EndpointType::Https && file.checksum.is_none() {
-            let s = &*s;
-            let job = match (&self.preparer, self.download_of(s, &s.files[pos])) {
-                (Some(preparer), Some(download)) => preparer.prepare(&download),
-                _ => None,
-            };
-            store
-                .sessions
-                .get_mut(id)
-                .expect("session looked up above")
-                .files[pos]
-                .checksum = job;
+        if read.is_some() {
+            file.checksum = read;
         }
-        let s = store.sessions.get(id).expect("session looked up above");
         Ok(self.file_info(s, &s.files[pos], now))
     }
 
