@@ -112,21 +112,23 @@ impl ContentPlane {
     /// Stream `start..end` (end exclusive, within the file) of a download.
     pub async fn open(&self, download: &Download, start: u64, end: u64) -> io::Result<ByteStream> {
         let raw = raw_stream(download, start, end).await?;
-        if download.size == 0 && self.enabled {
-            // An empty body is never polled: the empty file is complete once asked for.
-            download.transfer.set_checksum(ChecksumInfo {
-                algorithm: Some(download.algorithm),
-                checksum: Hasher::new(download.algorithm).finish_hex(),
-            });
-        }
-        Ok(Box::pin(Metered {
+        let metered = Metered {
             inner: raw,
             pos: start,
             end,
             download: download.clone(),
             finishing: None,
             wrong: self.wrong_checksums,
-        }))
+        };
+        if download.size == 0 {
+            // An empty body is never polled: the empty file is complete once asked for.
+            if let Some(wait) = metered.completion() {
+                if let Ok(sum) = wait.await {
+                    metered.publish(sum);
+                }
+            }
+        }
+        Ok(Box::pin(metered))
     }
 }
 
