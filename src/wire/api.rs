@@ -5,7 +5,7 @@
 use serde_json::Value as Json;
 
 use super::json::{self, MapStyle};
-use super::{http_status, Outcome, Reply};
+use super::{Outcome, Reply};
 use crate::model::{VapiError, VapiType};
 
 /// Maps are JSON objects on this form.
@@ -26,14 +26,6 @@ pub fn reply(outcome: &Outcome) -> Reply {
             status: 204,
             body: None,
         },
-    }
-}
-
-/// Write an error: its status from the standard table and the bare error struct.
-pub fn error(e: &VapiError) -> Reply {
-    Reply {
-        status: http_status(e.error_type),
-        body: Some(error_body(e)),
     }
 }
 

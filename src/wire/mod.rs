@@ -73,10 +73,17 @@ impl Form {
             Form::Rest => rest::reply(outcome),
         }
     }
+    /// Write an error: its status from the standard table, its body in this form.
     pub fn error(self, e: &VapiError) -> Reply {
+        Reply {
+            status: http_status(e.error_type),
+            body: Some(self.error_body(e)),
+        }
+    }
+    pub fn error_body(self, e: &VapiError) -> Json {
         match self {
-            Form::Api => api::error(e),
-            Form::Rest => rest::error(e),
+            Form::Api => api::error_body(e),
+            Form::Rest => rest::error_body(e),
         }
     }
     /// The form that owns a request path (`/rest/...` is legacy; everything else `/api`).

@@ -7,7 +7,7 @@
 use serde_json::{json, Value as Json};
 
 use super::json::{self, MapStyle};
-use super::{http_status, Outcome, Reply};
+use super::{Outcome, Reply};
 use crate::model::{DecodeError, ErrorType, VapiError, VapiType};
 
 /// Maps are key/value entry lists on this form.
@@ -24,14 +24,6 @@ pub fn reply(outcome: &Outcome) -> Reply {
             status: 200,
             body: None,
         },
-    }
-}
-
-/// Write an error: its status from the standard table and the typed wrapper.
-pub fn error(e: &VapiError) -> Reply {
-    Reply {
-        status: http_status(e.error_type),
-        body: Some(error_body(e)),
     }
 }
 
