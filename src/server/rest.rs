@@ -13,7 +13,7 @@ use super::auth::{basic_credentials, SESSION_HEADER};
 use super::call::Call;
 use super::ops::{self, OpResult};
 use super::AppState;
-use crate::model::DownloadSessionModel;
+use crate::model::{DownloadSessionModel, VapiError};
 use crate::wire::{bodies, request_errors, Outcome};
 
 const CL: &str = "/rest/com/vmware/content/library";
@@ -138,16 +138,21 @@ fn file_list(c: &Call) -> OpResult {
     ops::file_list(c, id)
 }
 
+/// What both find calls check first: the `~action=find` query and an authenticated caller.
+fn find_call(c: &Call) -> Result<(), VapiError> {
+    if c.query("~action") != Some("find") {
+        return Err(request_errors::unknown_action(
+            c.query("~action"),
+            &["find"],
+        ));
+    }
+    c.caller().map(drop)
+}
+
 /// `POST library?~action=find` with `{"spec": {"name"?, "type"?}}`.
 async fn library_find(c: Call) -> Response {
     let result = (|| {
-        if c.query("~action") != Some("find") {
-            return Err(request_errors::unknown_action(
-                c.query("~action"),
-                &["find"],
-            ));
-        }
-        c.caller()?;
+        find_call(&c)?;
         let mut spec = c
             .body(&bodies::LIBRARY_FIND)?
             .nested("spec", &bodies::LIBRARY_FIND_SPEC)?;
@@ -165,13 +170,7 @@ async fn library_find(c: Call) -> Response {
 /// `POST library/item?~action=find` with `{"spec": {...}}`.
 async fn item_find(c: Call) -> Response {
     let result = (|| {
-        if c.query("~action") != Some("find") {
-            return Err(request_errors::unknown_action(
-                c.query("~action"),
-                &["find"],
-            ));
-        }
-        c.caller()?;
+        find_call(&c)?;
         let mut spec = c
             .body(&bodies::ITEM_FIND)?
             .nested("spec", &bodies::ITEM_FIND_SPEC)?;

@@ -29,6 +29,7 @@ pub fn reply(outcome: &Outcome) -> Reply {
     }
 }
 
+/// An error body on `/api`: the bare error struct.
 pub fn error_body(e: &VapiError) -> Json {
     json::encode(&e.to_value(), STYLE)
 }

@@ -27,6 +27,7 @@ pub fn reply(outcome: &Outcome) -> Reply {
     }
 }
 
+/// An error body on `/rest`: the canonical type name and the error struct as `value`.
 pub fn error_body(e: &VapiError) -> Json {
     json!({
         "type": e.error_type.canonical_name(),
