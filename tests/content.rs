@@ -188,6 +188,15 @@ fn small_library() -> Vec<LibrarySpec> {
     }]
 }
 
+/// A fake serving [`small_library`], a logged-in `/api` client, and the id of its first item.
+async fn small_fake() -> (Dlsim, Client, String) {
+    let fake = Dlsim::builder().libraries(small_library()).start().await;
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let lib = c.libraries().await.first();
+    let item = c.items(&lib).await.first();
+    (fake, c, item)
+}
+
 #[rstest]
 #[case::http(false)]
 #[case::https(true)]
@@ -224,11 +233,8 @@ async fn each_checksum_algorithm_matches_the_bytes(#[case] tls: bool) {
 
 #[tokio::test]
 async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
-    let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let c = Client::logged_in(&fake, Form::Api).await;
+    let (_fake, c, item) = small_fake().await;
     let http = c.http.clone();
-    let lib = c.libraries().await.first();
-    let item = c.items(&lib).await.first();
     let (id, infos) = prepared(&c, &item).await;
     let info = &infos[1];
     let (name, size) = (
@@ -277,11 +283,8 @@ async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
 
 #[tokio::test]
 async fn head_describes_without_serving() {
-    let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let c = Client::logged_in(&fake, Form::Api).await;
+    let (_fake, c, item) = small_fake().await;
     let http = c.http.clone();
-    let lib = c.libraries().await.first();
-    let item = c.items(&lib).await.first();
     let (id, infos) = prepared(&c, &item).await;
     let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
     let r = http.head(uri).send().await.unwrap();
@@ -304,11 +307,8 @@ async fn head_describes_without_serving() {
 #[case::expired("expire", 404)]
 #[tokio::test]
 async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status: u16) {
-    let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let c = Client::logged_in(&fake, Form::Api).await;
+    let (fake, c, item) = small_fake().await;
     let http = c.http.clone();
-    let lib = c.libraries().await.first();
-    let item = c.items(&lib).await.first();
     let (id, infos) = prepared(&c, &item).await;
     let uri = infos[0]["download_endpoint"]["uri"].as_str().unwrap();
     assert_eq!(fetch(&http, uri, None).await.0, 200);
@@ -329,11 +329,8 @@ async fn a_finished_sessions_uris_stop_serving(#[case] how: &str, #[case] status
 
 #[tokio::test]
 async fn uris_need_the_right_token_file_and_preparation() {
-    let fake = Dlsim::builder().libraries(small_library()).start().await;
-    let c = Client::logged_in(&fake, Form::Api).await;
+    let (_fake, c, item) = small_fake().await;
     let http = c.http.clone();
-    let lib = c.libraries().await.first();
-    let item = c.items(&lib).await.first();
     let id = c.create(&item, None).await.string();
     let info = c.prepare(&id, "sha1.ovf", None).await.ok().clone();
     let uri = info["download_endpoint"]["uri"]
