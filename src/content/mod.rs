@@ -52,12 +52,6 @@ pub struct ContentPlane {
     stopping: Arc<AtomicBool>,
 }
 
-impl Default for ContentPlane {
-    fn default() -> Self {
-        ContentPlane::new(true)
-    }
-}
-
 impl Drop for ContentPlane {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::Relaxed);
