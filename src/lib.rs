@@ -10,6 +10,7 @@ pub mod fake;
 pub mod faults;
 pub mod ids;
 pub mod model;
+pub mod op;
 pub mod schemas;
 pub mod server;
 pub mod wire;

@@ -390,7 +390,7 @@ impl Catalog {
 }
 
 /// The filters of the legacy item `find` (every one optional; all must match).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ItemFind {
     pub name: Option<String>,
     pub library_id: Option<String>,

@@ -4,44 +4,11 @@
 use serde_json::{json, Value};
 
 use super::{Violation, Violations};
+use crate::op::OpName;
 use crate::wire::{Form, Reply};
 
-/// Which operation a reply answers, as far as the wire violations care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Login,
-    Create,
-    Get,
-    List,
-    Void,
-    FileList,
-    FileInfo,
-    LibraryGet,
-    Other,
-}
-
-/// The operation of a request, from its method, route template and action.
-pub fn op_of(method: &str, template: &str, action: Option<&str>, has_file_name: bool) -> Op {
-    let t = template;
-    match method {
-        "POST" if (t.ends_with("/session") && action.is_none()) => Op::Login,
-        "POST" if t.ends_with("/download-session") => Op::Create,
-        "GET" if t.ends_with("/download-session") => Op::List,
-        "GET" if t.ends_with("/download-session/{id}") => Op::Get,
-        "DELETE" if t.ends_with("/download-session/{id}") || t.ends_with("/session") => Op::Void,
-        "POST" if t.ends_with("/download-session/{id}") => Op::Void,
-        "GET" if t.ends_with("/download-session/{id}/file") && has_file_name => Op::FileInfo,
-        "GET" if t.ends_with("/download-session/{id}/file") => Op::FileList,
-        "POST" if t.ends_with("/download-session/{id}/file") => Op::FileInfo,
-        "GET" if t.ends_with("/downloadsession/file") => Op::FileList,
-        "POST" if t.ends_with("/downloadsession/file/{id}") => Op::FileInfo,
-        "GET" if t.ends_with("/content/library/{id}") => Op::LibraryGet,
-        _ => Op::Other,
-    }
-}
-
 /// Bend a reply as the switched-on violations say.
-pub fn apply(v: &Violations, form: Form, op: Op, reply: &mut Reply) {
+pub fn apply(v: &Violations, form: Form, op: Option<OpName>, reply: &mut Reply) {
     let ok = reply.status < 400;
     let rest = form == Form::Rest;
     // The value inside a /rest wrapper, or the /api body itself.
@@ -55,7 +22,7 @@ pub fn apply(v: &Violations, form: Form, op: Op, reply: &mut Reply) {
     }
     if ok {
         match op {
-            Op::Login if v.has(Violation::LoginBody) => {
+            Some(OpName::Login) if v.has(Violation::LoginBody) => {
                 if let Some(b) = reply.body.take() {
                     reply.body = Some(if rest {
                         b["value"].clone()
@@ -64,34 +31,34 @@ pub fn apply(v: &Violations, form: Form, op: Op, reply: &mut Reply) {
                     });
                 }
             }
-            Op::Create if v.has(Violation::SessionIdBody) => {
+            Some(OpName::Create) if v.has(Violation::SessionIdBody) => {
                 if let Some(id) = value(&mut reply.body, rest) {
                     *id = json!({ "id": id.clone() });
                 }
             }
-            Op::Get if v.has(Violation::SessionModelBody) => {
+            Some(OpName::Get) if v.has(Violation::SessionModelBody) => {
                 if let Some(Value::Object(m)) = value(&mut reply.body, rest) {
                     m.insert("owner".into(), json!("administrator@vsphere.local"));
                 }
             }
-            Op::List if v.has(Violation::IdListBody) => {
+            Some(OpName::List) if v.has(Violation::IdListBody) => {
                 if let Some(Value::Array(a)) = value(&mut reply.body, rest) {
                     a.push(Value::Null);
                 }
             }
-            Op::FileList if v.has(Violation::FileInfoListBody) => {
+            Some(OpName::FileList) if v.has(Violation::FileInfoListBody) => {
                 if let Some(Value::Array(a)) = value(&mut reply.body, rest) {
                     for f in a.iter_mut().filter_map(Value::as_object_mut) {
                         f.insert("path".into(), json!("/storage/lib/file"));
                     }
                 }
             }
-            Op::FileInfo if v.has(Violation::FileInfoBody) => {
+            Some(OpName::FileGet | OpName::FilePrepare) if v.has(Violation::FileInfoBody) => {
                 if let Some(Value::Object(m)) = value(&mut reply.body, rest) {
                     m.insert("path".into(), json!("/storage/lib/file"));
                 }
             }
-            Op::LibraryGet if v.has(Violation::LibraryBody) => {
+            Some(OpName::LibraryGet) if v.has(Violation::LibraryBody) => {
                 if let Some(Value::Object(m)) = value(&mut reply.body, rest) {
                     m.remove("name");
                 }
@@ -100,13 +67,13 @@ pub fn apply(v: &Violations, form: Form, op: Op, reply: &mut Reply) {
         }
         if v.has(Violation::SuccessStatus) {
             match (form, op) {
-                (Form::Api, Op::Create) => reply.status = 200,
+                (Form::Api, Some(OpName::Create)) => reply.status = 200,
                 (Form::Rest, _) if reply.body.is_none() => reply.status = 204,
                 _ => {}
             }
         }
     } else {
-        if v.has(Violation::Unauthenticated) && reply.status == 401 && op != Op::Login {
+        if v.has(Violation::Unauthenticated) && reply.status == 401 && op != Some(OpName::Login) {
             reply.status = 403;
             if let Some(b) = reply.body.as_mut() {
                 if rest {

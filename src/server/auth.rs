@@ -4,8 +4,7 @@
 use axum::http::HeaderMap;
 use base64::Engine as _;
 
-use crate::engine::auth::Caller;
-use crate::engine::{errors, Engine};
+use crate::engine::errors;
 use crate::model::VapiError;
 use crate::wire::Form;
 
@@ -53,21 +52,4 @@ pub fn presented_token(headers: &HeaderMap, form: Form) -> Option<String> {
         .filter_map(|c| c.trim().split_once('='))
         .find(|(k, _)| k.eq_ignore_ascii_case(SESSION_HEADER))
         .map(|(_, v)| v.trim_matches('"').to_string())
-}
-
-/// The session id a request presents, or Unauthenticated with a hint at how to log in.
-pub fn required_token(headers: &HeaderMap, form: Form) -> Result<String, VapiError> {
-    presented_token(headers, form).ok_or_else(|| {
-        errors::unauthenticated(match form {
-            Form::Api => "send the vmware-api-session-id header (log in with POST /api/session).",
-            Form::Rest => {
-                "send the vmware-api-session-id header or cookie (log in with POST /rest/com/vmware/cis/session)."
-            }
-        })
-    })
-}
-
-/// The caller of an authenticated operation, or Unauthenticated.
-pub fn caller(engine: &Engine, headers: &HeaderMap, form: Form) -> Result<Caller, VapiError> {
-    engine.authenticate(&required_token(headers, form)?)
 }

@@ -4,13 +4,11 @@
 //! even when the port was 0. The returned [`RunningServer`] shuts down gracefully on request.
 
 pub mod admin;
-pub mod api;
+pub mod apply;
 pub mod auth;
-pub mod call;
 pub mod content;
-pub mod ops;
+pub mod dispatch;
 pub mod respond;
-pub mod rest;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -166,8 +164,7 @@ impl Drop for RunningServer {
 
 /// The whole application: every wire form's routes plus the safety nets.
 pub fn router(state: Arc<AppState>) -> Router {
-    api::routes()
-        .merge(rest::routes())
+    dispatch::routes()
         .merge(content::routes())
         .merge(admin::routes())
         .fallback(respond::not_found)
