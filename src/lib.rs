@@ -9,6 +9,7 @@ pub mod engine;
 pub mod fake;
 pub mod faults;
 pub mod ids;
+pub mod journal;
 pub mod model;
 pub mod op;
 pub mod schemas;

@@ -6,7 +6,12 @@
 //! plane where that rule's behaviour is decided. The fault engine of the next wave grows from
 //! here: named injection points, consulted the same way.
 
+pub mod rule;
+pub mod set;
 pub mod wire;
+
+pub use rule::{Fault, FormName, What, When};
+pub use set::{Faults, Fired, Point};
 
 use std::collections::BTreeSet;
 use std::str::FromStr;

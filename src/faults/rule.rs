@@ -1,0 +1,636 @@
+//! A fault as data: **when** it applies, **what** it does, and how many times at most.
+//!
+//! The same shape is read from scenario files (TOML), from the control plane (JSON) and built
+//! in Rust, so a fault written once works in all three. Unknown keys are refused everywhere.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Violation;
+use crate::model::{
+    LocalizableMessage, LocalizationParam, NestedLocalizableMessage, PrepareStatus,
+};
+use crate::op::OpName;
+
+/// One fault rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// A name for the journal and the control plane (defaults to the kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub when: When,
+    pub what: What,
+    /// Fire at most this many times (unlimited when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+}
+
+impl Fault {
+    /// A fault that does `what` on every matching call; narrow it with the builder methods.
+    pub fn new(what: What) -> Self {
+        Fault {
+            name: None,
+            when: When::default(),
+            what,
+            times: None,
+        }
+    }
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+    /// Only on these operations (contract names such as `file.prepare`).
+    pub fn on(mut self, op: OpName) -> Self {
+        self.when.op.push(op);
+        self
+    }
+    /// Only for files whose name matches this glob (`*` and `?`).
+    pub fn file(mut self, glob: &str) -> Self {
+        self.when.file = Some(glob.to_string());
+        self
+    }
+    pub fn item(mut self, id: &str) -> Self {
+        self.when.item = Some(id.to_string());
+        self
+    }
+    pub fn user(mut self, name: &str) -> Self {
+        self.when.user = Some(name.to_string());
+        self
+    }
+    /// Only for the n-th download session created (1-based).
+    pub fn session(mut self, ordinal: u64) -> Self {
+        self.when.session = Some(ordinal);
+        self
+    }
+    /// Only the n-th matching call (1-based).
+    pub fn call(mut self, n: u64) -> Self {
+        self.when.call = Some(n);
+        self
+    }
+    /// Only the first n matching calls.
+    pub fn first(mut self, n: u64) -> Self {
+        self.when.first = Some(n);
+        self
+    }
+    /// Only every k-th matching call.
+    pub fn every(mut self, k: u64) -> Self {
+        self.when.every = Some(k);
+        self
+    }
+    /// With this probability, drawn from the seeded random source.
+    pub fn probability(mut self, p: f64) -> Self {
+        self.when.probability = Some(p);
+        self
+    }
+    pub fn times(mut self, n: u64) -> Self {
+        self.times = Some(n);
+        self
+    }
+    /// The name shown in the journal.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| self.what.kind().to_string())
+    }
+
+    /// Check what serde cannot: ranges, globs, names that must exist.
+    pub fn validate(&self) -> Result<(), String> {
+        let w = &self.when;
+        if let Some(p) = w.probability {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("probability must be within 0..=1, not {p}"));
+            }
+        }
+        for (name, v) in [("session", w.session), ("call", w.call), ("every", w.every)] {
+            if v == Some(0) {
+                return Err(format!("`{name}` counts from 1; 0 never matches"));
+            }
+        }
+        if let (Some(a), Some(b)) = (w.after_ms, w.before_ms) {
+            if a >= b {
+                return Err(format!("after_ms ({a}) must be less than before_ms ({b})"));
+            }
+        }
+        match &self.what {
+            What::HttpError { status, .. } if !(400..=599).contains(status) => {
+                Err(format!("http_error status must be 400..=599, not {status}"))
+            }
+            What::Latency {
+                ms: None,
+                min_ms: None,
+                max_ms: None,
+            } => Err("latency needs `ms`, or `min_ms` and `max_ms`".into()),
+            What::Latency {
+                min_ms: Some(a),
+                max_ms: Some(b),
+                ..
+            } if a > b => Err(format!("latency min_ms ({a}) exceeds max_ms ({b})")),
+            What::Throttle { bytes_per_sec: 0 } => Err("throttle needs bytes_per_sec > 0".into()),
+            What::PrepareStuck { status, .. }
+                if !matches!(
+                    status,
+                    PrepareStatusName::PrepareRequested | PrepareStatusName::Preparing
+                ) =>
+            {
+                Err("prepare_stuck status must be PREPARE_REQUESTED or PREPARING".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// When a fault applies: every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    /// Operations, by contract name; empty means the kind's default (see [`What::default_ops`]).
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub op: Vec<OpName>,
+    /// Wire form: `api`, `rest` or `content` (the download endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<FormName>,
+    /// Library item id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// File name glob (`*`, `?`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Login user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The n-th download session created on this server (1-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<u64>,
+    /// Only the n-th call that meets the other conditions (1-based).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<u64>,
+    /// Only the first n such calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<u64>,
+    /// Only every k-th such call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u64>,
+    /// With this probability (seeded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Only from this long after the server started (on its clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_ms: Option<u64>,
+    /// Only until this long after the server started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_ms: Option<u64>,
+}
+
+/// A wire form as fault rules and the journal name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormName {
+    Api,
+    Rest,
+    Content,
+}
+
+impl FormName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormName::Api => "api",
+            FormName::Rest => "rest",
+            FormName::Content => "content",
+        }
+    }
+}
+
+impl From<crate::wire::Form> for FormName {
+    fn from(f: crate::wire::Form) -> Self {
+        match f {
+            crate::wire::Form::Api => FormName::Api,
+            crate::wire::Form::Rest => FormName::Rest,
+        }
+    }
+}
+
+/// A prepare status, as rules write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PrepareStatusName {
+    PrepareRequested,
+    #[default]
+    Preparing,
+    Prepared,
+    Error,
+}
+
+impl From<PrepareStatusName> for PrepareStatus {
+    fn from(s: PrepareStatusName) -> Self {
+        match s {
+            PrepareStatusName::PrepareRequested => PrepareStatus::PrepareRequested,
+            PrepareStatusName::Preparing => PrepareStatus::Preparing,
+            PrepareStatusName::Prepared => PrepareStatus::Prepared,
+            PrepareStatusName::Error => PrepareStatus::Error,
+        }
+    }
+}
+
+/// What a fault does. Families: state, expiry, data, HTTP, transport, and rule breaks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum What {
+    // ---- state ----
+    /// The file's preparation ends in ERROR with this message.
+    PrepareError(MessageSpec),
+    /// The file's preparation stays in `status` (for `for_ms`, or forever).
+    PrepareStuck {
+        #[serde(default)]
+        status: PrepareStatusName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_ms: Option<u64>,
+    },
+    /// The file's preparation takes `extra_ms` longer.
+    PrepareSlow { extra_ms: u64 },
+    /// The session goes to ERROR with this message.
+    SessionError(MessageSpec),
+    /// The session disappears (NOT_FOUND from then on, as after a vCenter restart).
+    SessionVanish,
+    /// The item's content version changes (new sessions and item reads see it).
+    ContentVersionChange {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+    },
+    // ---- expiry ----
+    /// The session's idle timeout becomes `ms`.
+    IdleTimeout { ms: u64 },
+    /// The session expires now.
+    ExpireNow,
+    // ---- data ----
+    /// `checksum_info` does not match the bytes.
+    WrongChecksum,
+    /// One byte at `offset` is served flipped; the checksum stays honest.
+    CorruptBytes { offset: u64 },
+    /// The reported `size` is off by `delta` bytes.
+    WrongSize {
+        #[serde(default = "one")]
+        delta: i64,
+    },
+    /// The endpoint's `ssl_certificate_thumbprint` is not the served certificate's.
+    WrongThumbprint,
+    // ---- HTTP ----
+    /// Answer with this status and the standard error body of the request's form.
+    HttpError {
+        status: u16,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
+    /// Answer 401 and end the login session, as when a login expires.
+    LoginExpired,
+    /// Delay the answer: `ms`, or uniformly within `min_ms..=max_ms` (seeded).
+    Latency {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ms: Option<u64>,
+    },
+    // ---- transport ----
+    /// Close the connection after this many body bytes.
+    Reset { after_bytes: u64 },
+    /// Send this many body bytes, though `Content-Length` promises more, then close.
+    Truncate { after_bytes: u64 },
+    /// Send the body at this rate.
+    Throttle { bytes_per_sec: u64 },
+    /// Stop sending for `ms` after `after_bytes` body bytes.
+    Stall {
+        ms: u64,
+        #[serde(default)]
+        after_bytes: u64,
+    },
+    // ---- rule breaks ----
+    /// Break one conformance rule (see `dlsim check`), for as long as the fault is loaded.
+    Violate { rule: Violation },
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// Which part of the server consults a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Changes a session or its files in the engine.
+    Session,
+    /// Replaces the answer (status, login).
+    Answer,
+    /// Delays the answer.
+    Delay,
+    /// Bends the bytes of the body on their way out.
+    Transport,
+    /// A standing rule break.
+    Violation,
+}
+
+impl What {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            What::PrepareError(_) => "prepare_error",
+            What::PrepareStuck { .. } => "prepare_stuck",
+            What::PrepareSlow { .. } => "prepare_slow",
+            What::SessionError(_) => "session_error",
+            What::SessionVanish => "session_vanish",
+            What::ContentVersionChange { .. } => "content_version_change",
+            What::IdleTimeout { .. } => "idle_timeout",
+            What::ExpireNow => "expire_now",
+            What::WrongChecksum => "wrong_checksum",
+            What::CorruptBytes { .. } => "corrupt_bytes",
+            What::WrongSize { .. } => "wrong_size",
+            What::WrongThumbprint => "wrong_thumbprint",
+            What::HttpError { .. } => "http_error",
+            What::LoginExpired => "login_expired",
+            What::Latency { .. } => "latency",
+            What::Reset { .. } => "reset",
+            What::Truncate { .. } => "truncate",
+            What::Throttle { .. } => "throttle",
+            What::Stall { .. } => "stall",
+            What::Violate { .. } => "violate",
+        }
+    }
+
+    pub fn family(&self) -> Family {
+        match self {
+            What::HttpError { .. } | What::LoginExpired => Family::Answer,
+            What::Latency { .. } => Family::Delay,
+            What::Reset { .. }
+            | What::Truncate { .. }
+            | What::Throttle { .. }
+            | What::Stall { .. } => Family::Transport,
+            What::Violate { .. } => Family::Violation,
+            _ => Family::Session,
+        }
+    }
+
+    /// The operations a fault of this kind applies to when its rule names none.
+    pub fn default_ops(&self) -> &'static [OpName] {
+        use OpName::*;
+        const API: &[OpName] = &[
+            Login,
+            SessionGet,
+            Logout,
+            LibraryList,
+            LibraryGet,
+            LibraryFind,
+            ItemList,
+            ItemGet,
+            ItemFind,
+            Create,
+            Get,
+            List,
+            KeepAlive,
+            Cancel,
+            Fail,
+            Delete,
+            FileList,
+            FileGet,
+            FilePrepare,
+        ];
+        match self {
+            What::PrepareError(_)
+            | What::PrepareStuck { .. }
+            | What::PrepareSlow { .. }
+            | What::WrongChecksum
+            | What::CorruptBytes { .. }
+            | What::WrongSize { .. }
+            | What::WrongThumbprint => &[FilePrepare],
+            What::IdleTimeout { .. } => &[Create],
+            What::SessionError(_)
+            | What::SessionVanish
+            | What::ExpireNow
+            | What::ContentVersionChange { .. } => &[
+                Get,
+                KeepAlive,
+                Cancel,
+                Fail,
+                Delete,
+                FileList,
+                FileGet,
+                FilePrepare,
+            ],
+            What::HttpError { .. } | What::LoginExpired | What::Latency { .. } => API,
+            What::Reset { .. }
+            | What::Truncate { .. }
+            | What::Throttle { .. }
+            | What::Stall { .. } => &[Download],
+            What::Violate { .. } => &[],
+        }
+    }
+}
+
+/// A localizable message as a rule writes it; the id defaults to a Content Library one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Named parameters (`s`, `i`, `d`, or a nested message `l`), as the seeds show them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamSpec>,
+}
+
+/// One localization parameter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub i: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub d: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l: Option<NestedSpec>,
+}
+
+/// A nested message parameter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NestedSpec {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamSpec>,
+}
+
+fn params_of(
+    p: &BTreeMap<String, ParamSpec>,
+) -> Option<crate::model::value::Map<LocalizationParam>> {
+    (!p.is_empty()).then(|| {
+        crate::model::value::Map(
+            p.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        LocalizationParam {
+                            s: v.s.clone(),
+                            i: v.i,
+                            d: v.d,
+                            l: v.l.as_ref().map(|n| NestedLocalizableMessage {
+                                id: n.id.clone(),
+                                params: params_of(&n.params),
+                            }),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+        )
+    })
+}
+
+impl MessageSpec {
+    /// The message a fault reports, with `default_id` and `default_text` where the rule says
+    /// nothing.
+    pub fn to_message(&self, default_id: &str, default_text: &str) -> LocalizableMessage {
+        LocalizableMessage {
+            id: self.id.clone().unwrap_or_else(|| default_id.to_string()),
+            default_message: self
+                .message
+                .clone()
+                .unwrap_or_else(|| default_text.to_string()),
+            args: self.args.clone(),
+            params: params_of(&self.params),
+            localized: None,
+        }
+    }
+}
+
+/// Accept `op = "file.get"` as well as `op = ["file.get", "file.list"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<OpName>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let names = match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    };
+    names
+        .iter()
+        .map(|s| s.parse::<OpName>().map_err(serde::de::Error::custom))
+        .collect()
+}
+
+impl Serialize for OpName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.contract())
+    }
+}
+
+impl Serialize for Violation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.rule())
+    }
+}
+
+impl<'de> Deserialize<'de> for Violation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Does `name` match the glob `pattern` (`*` any run, `?` one character)?
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("*.vmdk", "photon-5-disk1.vmdk"));
+        assert!(!glob_match("*.vmdk", "photon-5.ovf"));
+        assert!(glob_match("photon-?.ovf", "photon-5.ovf"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+        assert!(!glob_match("a*b*c", "aXXbYY"));
+    }
+
+    #[test]
+    fn a_fault_reads_from_toml_and_json_alike() {
+        let toml_text = r#"
+            name = "disk fails"
+            times = 1
+            when = { op = "file.prepare", file = "*.vmdk" }
+            what = { kind = "prepare_error", id = "com.vmware.vdcs.cls-main.file_transfer_failed", args = ["x"] }
+        "#;
+        let from_toml: Fault = toml::from_str(toml_text).unwrap();
+        let json = serde_json::to_value(&from_toml).unwrap();
+        let from_json: Fault = serde_json::from_value(json).unwrap();
+        assert_eq!(from_toml, from_json);
+        assert_eq!(from_toml.when.op, vec![OpName::FilePrepare]);
+        assert_eq!(from_toml.times, Some(1));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let bad = [
+            r#"what = { kind = "http_error", status = 503, retry = 2 }"#,
+            r#"what = { kind = "nope" }"#,
+            r#"when = { op = "download_session.nope" }
+               what = { kind = "expire_now" }"#,
+            r#"when = { opp = "file.get" }
+               what = { kind = "expire_now" }"#,
+            r#"what = { kind = "violate", rule = "no.such-rule" }"#,
+        ];
+        for text in bad {
+            assert!(toml::from_str::<Fault>(text).is_err(), "{text}");
+        }
+        let out_of_range: Fault =
+            toml::from_str(r#"what = { kind = "http_error", status = 200 }"#).unwrap();
+        assert!(out_of_range.validate().is_err());
+        let p: Fault = toml::from_str(
+            r#"when = { probability = 1.5 }
+               what = { kind = "expire_now" }"#,
+        )
+        .unwrap();
+        assert!(p.validate().is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! The journal: one line per request the server answered, in the order answered.
+//!
+//! It is what client verification reads, what a user greps when a test fails, and, on the
+//! virtual clock, a byte-for-byte replayable record of a run. It is bounded in memory (the
+//! oldest lines go first, counted in `dropped`) and can be streamed to a file as JSON lines.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Write;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FormName;
+use crate::op::OpName;
+
+/// Default number of entries kept in memory.
+pub const DEFAULT_CAP: usize = 100_000;
+
+/// One answered request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 1, 2, 3, … in the order answered (downloads: in the order they ended).
+    pub seq: u64,
+    /// The server clock when the request arrived, in ms since the Unix epoch, and as text.
+    pub time_ms: i64,
+    pub time: String,
+    pub form: Option<FormName>,
+    /// The contract operation (`download_session.keep_alive`, `content.download`, …); none
+    /// for a request no operation serves.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "op_name")]
+    pub op: Option<OpName>,
+    pub method: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The download session concerned (for a create, the one created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub status: u16,
+    /// Time to answer: measured on the real clock; on a virtual clock only injected delays
+    /// count, so runs replay exactly.
+    pub latency_ms: u64,
+    /// Body bytes sent (for a download, what actually went out).
+    pub bytes: u64,
+    /// Faults applied, as `id:label`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<String>,
+    /// `download_session.get`: the state answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// File operations: the status answered for each file.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, String>,
+    /// `file.get`: whether `checksum_info` was in the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<bool>,
+    /// The `Retry-After` sent, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// Downloads: the byte range asked for (end exclusive) and the file's size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<(u64, u64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+mod op_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::op::OpName;
+
+    pub fn serialize<S: Serializer>(op: &Option<OpName>, s: S) -> Result<S::Ok, S::Error> {
+        match op {
+            Some(op) => s.serialize_str(op.contract()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OpName>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|s| s.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    entries: VecDeque<Entry>,
+    next_seq: u64,
+    dropped: u64,
+}
+
+/// The journal of one server.
+#[derive(Debug)]
+pub struct Journal {
+    inner: Mutex<Inner>,
+    cap: usize,
+    sink: Option<Mutex<std::io::BufWriter<std::fs::File>>>,
+}
+
+/// A page of the journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// Entries dropped from memory so far (the oldest go first).
+    pub dropped: u64,
+    /// The last sequence number recorded: pass it as `since` to read only what comes next.
+    pub last: u64,
+}
+
+impl Journal {
+    /// A journal keeping at most `cap` entries in memory (0: record nothing).
+    pub fn new(cap: usize) -> Self {
+        Journal {
+            inner: Mutex::new(Inner {
+                next_seq: 1,
+                ..Inner::default()
+            }),
+            cap,
+            sink: None,
+        }
+    }
+
+    /// Also append every entry to `file` as a JSON line.
+    pub fn with_sink(mut self, file: std::fs::File) -> Self {
+        self.sink = Some(Mutex::new(std::io::BufWriter::new(file)));
+        self
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.cap > 0 || self.sink.is_some()
+    }
+
+    /// Record an entry; its `seq` is assigned here.
+    pub fn record(&self, mut e: Entry) {
+        if !self.is_on() {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        e.seq = inner.next_seq;
+        inner.next_seq += 1;
+        if let Some(sink) = &self.sink {
+            let mut w = sink.lock().unwrap_or_else(|p| p.into_inner());
+            if let Ok(line) = serde_json::to_string(&e) {
+                let _ = writeln!(w, "{line}");
+                let _ = w.flush();
+            }
+        }
+        if self.cap == 0 {
+            return;
+        }
+        if inner.entries.len() == self.cap {
+            inner.entries.pop_front();
+            inner.dropped += 1;
+        }
+        inner.entries.push_back(e);
+    }
+
+    /// Entries after sequence number `since` (0 for all kept).
+    pub fn since(&self, since: u64) -> Page {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let start = inner.entries.partition_point(|e| e.seq <= since);
+        Page {
+            entries: inner.entries.range(start..).cloned().collect(),
+            dropped: inner.dropped,
+            last: inner.next_seq - 1,
+        }
+    }
+
+    /// Every entry kept.
+    pub fn entries(&self) -> Vec<Entry> {
+        self.since(0).entries
+    }
+
+    /// Forget everything, and number from 1 again.
+    pub fn clear(&self) {
+        *self.inner.lock().unwrap_or_else(|p| p.into_inner()) = Inner {
+            next_seq: 1,
+            ..Inner::default()
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_with_a_count_of_what_was_dropped() {
+        let j = Journal::new(3);
+        for _ in 0..5 {
+            j.record(Entry::default());
+        }
+        let page = j.since(0);
+        assert_eq!(page.dropped, 2);
+        assert_eq!(page.last, 5);
+        let seqs: Vec<u64> = page.entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [3, 4, 5]);
+        assert_eq!(j.since(4).entries.len(), 1);
+        j.clear();
+        assert!(j.entries().is_empty());
+    }
+
+    #[test]
+    fn entries_round_trip_as_json_lines() {
+        let e = Entry {
+            seq: 1,
+            op: Some(OpName::KeepAlive),
+            form: Some(FormName::Rest),
+            status: 204,
+            ..Entry::default()
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert!(
+            line.contains("\"op\":\"download_session.keep_alive\""),
+            "{line}"
+        );
+        assert_eq!(serde_json::from_str::<Entry>(&line).unwrap(), e);
+    }
+}
