@@ -143,7 +143,11 @@ impl DlsimBuilder {
     }
     /// Break one conformance rule on purpose (see [`crate::faults::Violation`]).
     pub fn violate(mut self, violation: crate::faults::Violation) -> Self {
-        self.config.engine.violations.insert(violation);
+        self.config
+            .faults
+            .push(crate::faults::Fault::new(crate::faults::What::Violate {
+                rule: violation,
+            }));
         self
     }
     pub fn emit_session_id(mut self, on: bool) -> Self {

@@ -238,7 +238,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.checksums = false;
     }
     for v in &args.violate {
-        config.engine.violations.insert(*v);
+        config
+            .faults
+            .push(dlsim::faults::Fault::new(dlsim::faults::What::Violate {
+                rule: *v,
+            }));
     }
     if args.virtual_clock {
         config.clock = Clock::virtual_at(dlsim::model::Timestamp(Clock::real().now().millis()));

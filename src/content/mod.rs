@@ -46,8 +46,6 @@ pub struct ContentPlane {
     jobs: Mutex<HashMap<(String, ChecksumAlgorithm), Arc<ChecksumJob>>>,
     /// Whether checksums are computed at all (off: preparing reads nothing, none is reported).
     enabled: bool,
-    /// Report checksums that do not match the bytes (the `content.size-and-checksum` violation).
-    wrong_checksums: bool,
     /// Set when the content plane is dropped, so reads under way stop.
     stopping: Arc<AtomicBool>,
 }
@@ -92,27 +90,45 @@ impl ContentPlane {
         ContentPlane {
             jobs: Mutex::default(),
             enabled: checksums,
-            wrong_checksums: false,
             stopping: Arc::default(),
         }
     }
 
-    /// Publish wrong checksums (to prove the conformance runner catches them).
-    pub fn with_wrong_checksums(mut self, on: bool) -> Self {
-        self.wrong_checksums = on;
-        self
+    /// Like [`ContentPlane::open`], with transport faults between the source and the meter,
+    /// so what is recorded as served is what went out. Also returns the count of bytes sent.
+    pub async fn open_shaped(
+        &self,
+        download: &Download,
+        start: u64,
+        end: u64,
+        shaping: crate::server::transport::Shaping,
+    ) -> io::Result<(ByteStream, Arc<std::sync::atomic::AtomicU64>)> {
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let raw = raw_stream(download, start, end).await?;
+        let raw = crate::server::transport::shape(raw, shaping, sent.clone());
+        Ok((self.metered(raw, download, start, end).await, sent))
     }
 
     /// Stream `start..end` (end exclusive, within the file) of a download.
     pub async fn open(&self, download: &Download, start: u64, end: u64) -> io::Result<ByteStream> {
         let raw = raw_stream(download, start, end).await?;
+        Ok(self.metered(raw, download, start, end).await)
+    }
+
+    /// Meter `raw`, the bytes `start..end` of a download.
+    async fn metered(
+        &self,
+        raw: ByteStream,
+        download: &Download,
+        start: u64,
+        end: u64,
+    ) -> ByteStream {
         let metered = Metered {
             inner: raw,
             pos: start,
             end,
             download: download.clone(),
             finishing: None,
-            wrong: self.wrong_checksums,
         };
         if download.size == 0 {
             // An empty body is never polled: the empty file is complete once asked for.
@@ -122,7 +138,7 @@ impl ContentPlane {
                 }
             }
         }
-        Ok(Box::pin(metered))
+        Box::pin(metered)
     }
 }
 
@@ -217,14 +233,10 @@ struct Metered {
     download: Download,
     /// Waiting for the checksum, holding back the last chunk until it is published.
     finishing: Option<(ChecksumWait, Bytes)>,
-    wrong: bool,
 }
 
 impl Metered {
-    fn publish(&self, mut checksum: String) {
-        if self.wrong {
-            checksum = checksum.chars().rev().collect();
-        }
+    fn publish(&self, checksum: String) {
         self.download.transfer.set_checksum(ChecksumInfo {
             algorithm: Some(self.download.algorithm),
             checksum,

@@ -104,6 +104,11 @@ impl Logins {
         l.last_accessed = now;
         Some(l)
     }
+    /// The user of a login, without touching it.
+    pub fn user_of(&self, token: &str) -> Option<String> {
+        self.by_token.get(token).map(|l| l.user.clone())
+    }
+
     pub fn remove(&mut self, token: &str) -> Option<Login> {
         self.by_token.remove(token)
     }

@@ -5,7 +5,7 @@
 
 use crate::model::{ErrorType, State, VapiError};
 
-const PREFIX: &str = "com.vmware.vdcs.cls-main";
+pub const PREFIX: &str = "com.vmware.vdcs.cls-main";
 
 fn err(t: ErrorType, key: &str, text: String, args: Vec<String>) -> VapiError {
     VapiError::new(t, &format!("{PREFIX}.{key}"), text, args)

@@ -19,7 +19,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 
-use crate::faults::{Violation, Violations};
+use crate::faults::{Faults, Violation, What};
 use crate::model::{
     ChecksumAlgorithm, DownloadSessionModel, EndpointType, FileInfo, ItemModel, LibraryModel,
     PrepareStatus, SessionInfo, State, Timestamp, TransferEndpoint, VapiError,
@@ -76,8 +76,6 @@ pub struct EngineConfig {
     pub emit_session_id: bool,
     /// Datastore UUID used in DIRECT (`ds://`) endpoint URIs.
     pub datastore_uuid: String,
-    /// Deliberate breaks of the contract (test-only; empty in normal use).
-    pub violations: Violations,
 }
 
 impl Default for EngineConfig {
@@ -94,7 +92,6 @@ impl Default for EngineConfig {
             endpoint_certificate: None,
             emit_session_id: false,
             datastore_uuid: "5f1e2d3c-4b5a6978-1a2b-3c4d5e6f7a8b".to_string(),
-            violations: Violations::default(),
         }
     }
 }
@@ -108,6 +105,10 @@ pub struct Engine {
     store: Mutex<Store>,
     /// Reads a file when it is prepared (the content plane); none in engine-only use.
     preparer: Option<Arc<dyn Preparer>>,
+    /// The faults loaded in this server: rule breaks are consulted here.
+    faults: Arc<Faults>,
+    /// Set when sessions expired since the server last took them (see [`Engine::take_expired`]).
+    expired_pending: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -115,6 +116,12 @@ struct Store {
     sessions: SessionStore,
     logins: Logins,
     rng: StdRng,
+    /// Sessions created so far (the last ordinal given).
+    created: u64,
+    /// Sessions that expired, not yet taken by the server: (deadline, id).
+    expired: Vec<(Timestamp, String)>,
+    /// Content versions changed by faults, by item id.
+    item_versions: std::collections::HashMap<String, String>,
 }
 
 impl Store {
@@ -138,9 +145,24 @@ impl Engine {
                 sessions: SessionStore::default(),
                 logins: Logins::default(),
                 rng,
+                created: 0,
+                expired: Vec::new(),
+                item_versions: Default::default(),
             }),
             preparer: None,
+            faults: Arc::new(Faults::new(0, crate::model::Timestamp(0))),
+            expired_pending: Default::default(),
         })
+    }
+
+    /// Consult these faults for rule breaks.
+    pub fn with_faults(mut self, faults: Arc<Faults>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    pub fn faults(&self) -> &Arc<Faults> {
+        &self.faults
     }
 
     /// Have prepare requests start `preparer`'s read of the file (see [`prepare`]).
@@ -162,17 +184,31 @@ impl Engine {
         let now = self.clock.now();
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         if !self.violates(Violation::Expiry) {
-            store.sessions.purge_expired(now);
+            let gone = store.sessions.purge_expired(now);
+            if !gone.is_empty() {
+                store.expired.extend(gone);
+                self.expired_pending
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         (store, now)
     }
 
     fn violates(&self, v: Violation) -> bool {
-        self.config.violations.has(v)
+        self.faults.violates(v)
     }
 
     fn idle_ms(&self) -> i64 {
         i64::try_from(self.config.idle_timeout.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Sessions that expired since the last call: (deadline, id), oldest first.
+    pub fn take_expired(&self) -> Vec<(Timestamp, String)> {
+        use std::sync::atomic::Ordering;
+        if !self.expired_pending.swap(false, Ordering::Relaxed) {
+            return Vec::new();
+        }
+        std::mem::take(&mut self.store().0.expired)
     }
 
     // ---- login sessions (com.vmware.cis.session) ----
@@ -257,9 +293,14 @@ impl Engine {
     }
 
     pub fn item(&self, id: &str) -> Result<ItemModel, VapiError> {
-        self.catalog
+        let mut item = self
+            .catalog
             .item_model(id)
-            .ok_or_else(|| errors::item_not_found(id))
+            .ok_or_else(|| errors::item_not_found(id))?;
+        if let Some(v) = self.store().0.item_versions.get(id) {
+            item.content_version = v.clone();
+        }
+        Ok(item)
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -302,11 +343,20 @@ impl Engine {
         }
         let id = store.uuid();
         let content_token = store.hex_token();
+        store.created += 1;
+        let ordinal = store.created;
+        let content_version = store
+            .item_versions
+            .get(&item.id)
+            .cloned()
+            .unwrap_or_else(|| item.content_version.clone());
         store.sessions.insert(Session {
             id: id.clone(),
             owner: caller.user.clone(),
             item_id: item.id.clone(),
-            content_version: item.content_version.clone(),
+            content_version,
+            ordinal,
+            idle_ms: None,
             client_token: client_token.map(str::to_string),
             state: State::Active,
             progress: 0,
@@ -323,6 +373,7 @@ impl Engine {
                     prepare: None,
                     transfer: Arc::default(),
                     checksum: None,
+                    faults: Default::default(),
                 })
                 .collect(),
         });
@@ -390,7 +441,7 @@ impl Engine {
         let expires = if self.violates(Violation::ExpiryMonotonic) {
             s.expires.plus_millis(-60_000)
         } else {
-            now.plus_millis(self.idle_ms())
+            now.plus_millis(s.idle_ms.unwrap_or_else(|| self.idle_ms()))
         };
         store.sessions.set_expiry(id, expires);
         Ok(())
@@ -535,17 +586,20 @@ impl Engine {
     }
 
     fn file_info(&self, s: &Session, f: &SessionFile, now: Timestamp) -> FileInfo {
+        let marks = &f.faults;
         let status = match f.prepare {
             None => PrepareStatus::Unprepared,
             Some(p) => {
                 let elapsed = u64::try_from(now.millis() - p.at.millis()).unwrap_or(0);
                 let t = self.config.prepare;
-                if elapsed < t.requested_ms {
-                    PrepareStatus::PrepareRequested
-                } else if elapsed < t.requested_ms.saturating_add(t.preparing_ms) {
-                    PrepareStatus::Preparing
-                } else {
-                    PrepareStatus::Prepared
+                let preparing = t.preparing_ms.saturating_add(marks.extra_ms);
+                match marks.stuck {
+                    Some((stuck, until)) if until.is_none_or(|u| now < u) => stuck,
+                    _ if elapsed < t.requested_ms => PrepareStatus::PrepareRequested,
+                    _ if elapsed < t.requested_ms.saturating_add(preparing) => {
+                        PrepareStatus::Preparing
+                    }
+                    _ => PrepareStatus::Prepared,
                 }
             }
         };
@@ -567,19 +621,29 @@ impl Engine {
             PrepareStatus::Unprepared if self.violates(Violation::FilesStartUnprepared) => {
                 PrepareStatus::PrepareRequested
             }
+            PrepareStatus::Prepared if marks.error.is_some() => {
+                error_message = marks.error.clone();
+                PrepareStatus::Error
+            }
             other => other,
         };
         let prepared = status == PrepareStatus::Prepared;
-        let checksum_info = f.transfer.checksum().cloned();
+        let mut checksum_info = f.transfer.checksum().cloned();
+        if marks.wrong_checksum || self.violates(Violation::SizeAndChecksum) {
+            if let Some(c) = checksum_info.as_mut() {
+                c.checksum = c.checksum.chars().rev().collect();
+            }
+        }
         FileInfo {
             name: f.name.clone(),
-            size: (prepared || checksum_info.is_some()).then_some(f.size as i64),
+            size: (prepared || checksum_info.is_some())
+                .then_some((f.size as i64).saturating_add(marks.size_delta)),
             bytes_transferred: f.transfer.bytes_served() as i64,
             status,
             download_endpoint: match f.prepare {
-                Some(p) if prepared => Some(self.endpoint(s, &f.name, p.endpoint)),
+                Some(p) if prepared => Some(self.endpoint(s, f, p.endpoint)),
                 None if self.violates(Violation::EndpointOnlyWhenPrepared) => {
-                    Some(self.endpoint(s, &f.name, EndpointType::Https))
+                    Some(self.endpoint(s, f, EndpointType::Https))
                 }
                 _ => None,
             },
@@ -588,8 +652,9 @@ impl Engine {
         }
     }
 
-    fn endpoint(&self, s: &Session, file: &str, kind: EndpointType) -> TransferEndpoint {
-        let name = crate::ids::escape(file);
+    fn endpoint(&self, s: &Session, file: &SessionFile, kind: EndpointType) -> TransferEndpoint {
+        let name = crate::ids::escape(&file.name);
+        let wrong_thumbprint = file.faults.wrong_thumbprint || self.violates(Violation::Thumbprint);
         match kind {
             EndpointType::Https => TransferEndpoint {
                 uri: format!(
@@ -597,7 +662,7 @@ impl Engine {
                     self.config.endpoint_base, s.content_token, name
                 ),
                 ssl_certificate_thumbprint: self.config.endpoint_thumbprint.as_ref().map(|t| {
-                    if self.violates(Violation::Thumbprint) {
+                    if wrong_thumbprint {
                         t.chars().rev().collect()
                     } else {
                         t.clone()
@@ -662,12 +727,155 @@ impl Engine {
             algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
             transfer: f.transfer.clone(),
             checksum: f.checksum.clone(),
+            session_id: s.id.clone(),
+            corrupt_at: f.faults.corrupt_at,
         })
     }
 
     /// Number of live download sessions (after expiry).
     pub fn session_count(&self) -> usize {
         self.store().0.sessions.len()
+    }
+
+    // ---- what the fault engine asks and does ----
+
+    /// What fault rules match on about a session, if it exists.
+    pub fn session_facts(&self, id: &str) -> Option<SessionFacts> {
+        let (store, _) = self.store();
+        store.sessions.get(id).map(SessionFacts::of)
+    }
+
+    /// The same, for the session behind a download URI token.
+    pub fn session_facts_by_token(&self, token: &str) -> Option<SessionFacts> {
+        let (store, _) = self.store();
+        store.sessions.by_content_token(token).map(SessionFacts::of)
+    }
+
+    /// The id of the session a download token belongs (or, recently, belonged) to.
+    pub fn session_of_token(&self, token: &str) -> Option<String> {
+        self.store()
+            .0
+            .sessions
+            .id_of_token(token)
+            .map(str::to_string)
+    }
+
+    /// The ordinal the next created session will get.
+    pub fn next_ordinal(&self) -> u64 {
+        self.store().0.created + 1
+    }
+
+    /// The user a login token belongs to, without touching the login.
+    pub fn user_of(&self, token: &str) -> Option<String> {
+        self.store().0.logins.user_of(token)
+    }
+
+    /// Apply a session fault to a session: to `file` when the operation named one, else to
+    /// its files matching `glob` (all when none). Returns false if the session is gone.
+    pub fn inject(&self, id: &str, file: Option<&str>, glob: Option<&str>, what: &What) -> bool {
+        let (mut store, now) = self.store();
+        let item = match store.sessions.get(id) {
+            Some(s) => s.item_id.clone(),
+            None => return false,
+        };
+        match what {
+            What::SessionVanish => {
+                store.sessions.remove(id);
+                return true;
+            }
+            What::ExpireNow => {
+                store.sessions.set_expiry(id, now.plus_millis(-1));
+                return true;
+            }
+            What::ContentVersionChange { version } => {
+                let current = store
+                    .item_versions
+                    .get(&item)
+                    .cloned()
+                    .or_else(|| self.catalog.item(&item).map(|i| i.content_version.clone()));
+                let next = version.clone().unwrap_or_else(|| {
+                    let n = current.and_then(|c| c.parse::<u64>().ok()).unwrap_or(1);
+                    (n + 1).to_string()
+                });
+                store.item_versions.insert(item, next);
+                return true;
+            }
+            _ => {}
+        }
+        let idle = self.idle_ms();
+        let Some(s) = store.sessions.get_mut(id) else {
+            return false;
+        };
+        match what {
+            What::SessionError(m) => {
+                if s.state == State::Active {
+                    s.state = State::Error;
+                    s.error_message = Some(m.to_message(
+                        &format!("{}.session_error", errors::PREFIX),
+                        "The download session failed on the server.",
+                    ));
+                }
+                return true;
+            }
+            What::IdleTimeout { ms } => {
+                let ms = i64::try_from(*ms).unwrap_or(i64::MAX);
+                s.idle_ms = Some(ms);
+                let expires = now.plus_millis(ms.min(idle));
+                store.sessions.set_expiry(id, expires);
+                return true;
+            }
+            _ => {}
+        }
+        for f in s.files.iter_mut().filter(|f| match (file, glob) {
+            (Some(name), _) => f.name == name,
+            (None, Some(g)) => crate::faults::rule::glob_match(g, &f.name),
+            (None, None) => true,
+        }) {
+            let m = &mut f.faults;
+            match what {
+                What::PrepareError(spec) => {
+                    m.error = Some(spec.to_message(
+                        &format!("{}.file_transfer_failed", errors::PREFIX),
+                        &format!(
+                            "Error transferring file {} to the transfer service.",
+                            f.name
+                        ),
+                    ))
+                }
+                What::PrepareStuck { status, for_ms } => {
+                    let until =
+                        for_ms.map(|ms| now.plus_millis(i64::try_from(ms).unwrap_or(i64::MAX)));
+                    m.stuck = Some(((*status).into(), until));
+                }
+                What::PrepareSlow { extra_ms } => m.extra_ms = *extra_ms,
+                What::WrongChecksum => m.wrong_checksum = true,
+                What::CorruptBytes { offset } => m.corrupt_at = Some(*offset),
+                What::WrongSize { delta } => m.size_delta = *delta,
+                What::WrongThumbprint => m.wrong_thumbprint = true,
+                _ => {}
+            }
+        }
+        true
+    }
+}
+
+/// What fault rules match on about a download session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub id: String,
+    pub ordinal: u64,
+    pub item: String,
+    pub owner: String,
+}
+
+impl SessionFacts {
+    fn of(s: &Session) -> Self {
+        SessionFacts {
+            id: s.id.clone(),
+            ordinal: s.ordinal,
+            item: s.item_id.clone(),
+            owner: s.owner.clone(),
+        }
     }
 }
 
@@ -684,6 +892,10 @@ pub struct Download {
     pub transfer: Arc<Transfer>,
     /// The checksum computation prepare started; none when checksums are off.
     pub checksum: Option<Arc<ChecksumJob>>,
+    /// The session whose URI this is.
+    pub session_id: String,
+    /// Serve the byte at this offset flipped (a fault; the checksum stays honest).
+    pub corrupt_at: Option<u64>,
 }
 
 /// Why a download URI does not serve.

@@ -23,6 +23,10 @@ pub struct Session {
     pub progress: i64,
     pub error_message: Option<LocalizableMessage>,
     pub expires: Timestamp,
+    /// The n-th session created on this server (1-based), for fault rules.
+    pub ordinal: u64,
+    /// This session's idle timeout when a fault changed it.
+    pub idle_ms: Option<i64>,
     /// Secret path segment of this session's download URIs; revoked when the session ends.
     pub content_token: String,
     /// Whether the creator held ContentLibrary.ReadStorage (needed for DIRECT endpoints).
@@ -40,6 +44,24 @@ pub struct SessionFile {
     pub transfer: Arc<Transfer>,
     /// The checksum computation the first HTTPS prepare started.
     pub checksum: Option<Arc<ChecksumJob>>,
+    /// What injected faults did to this file.
+    pub faults: FileFaults,
+}
+
+/// The marks session faults leave on a file (all off by default).
+#[derive(Debug, Clone, Default)]
+pub struct FileFaults {
+    /// Preparation ends in ERROR with this message.
+    pub error: Option<LocalizableMessage>,
+    /// Preparation stays in this status, until the given time or forever.
+    pub stuck: Option<(crate::model::PrepareStatus, Option<Timestamp>)>,
+    /// Preparation takes this much longer.
+    pub extra_ms: u64,
+    pub wrong_checksum: bool,
+    pub size_delta: i64,
+    pub wrong_thumbprint: bool,
+    /// One byte served flipped at this offset.
+    pub corrupt_at: Option<u64>,
 }
 
 /// A prepare request: when it was made and for which endpoint type.
@@ -55,19 +77,27 @@ pub struct SessionStore {
     expiry: BTreeSet<(Timestamp, String)>,
     by_token: HashMap<(String, String), String>,
     by_content_token: HashMap<String, String>,
+    /// Download tokens of removed sessions, newest last (bounded), so the journal can name the
+    /// session of a URI used after its end.
+    ended_tokens: HashMap<String, String>,
+    ended_order: std::collections::VecDeque<String>,
 }
 
+/// How many removed sessions' download tokens are remembered.
+const ENDED_TOKENS: usize = 10_000;
+
 impl SessionStore {
-    /// Remove every session whose expiration time lies before `now`; returns how many.
-    pub fn purge_expired(&mut self, now: Timestamp) -> usize {
-        let mut purged = 0;
+    /// Remove every session whose expiration time lies before `now`; returns their deadlines
+    /// and ids.
+    pub fn purge_expired(&mut self, now: Timestamp) -> Vec<(Timestamp, String)> {
+        let mut purged = Vec::new();
         while let Some((deadline, _)) = self.expiry.first() {
             if *deadline >= now {
                 break;
             }
-            if let Some((_, id)) = self.expiry.pop_first() {
+            if let Some((deadline, id)) = self.expiry.pop_first() {
                 self.remove(&id);
-                purged += 1;
+                purged.push((deadline, id));
             }
         }
         purged
@@ -103,6 +133,14 @@ impl SessionStore {
         self.by_id.get(self.by_content_token.get(token)?)
     }
 
+    /// The id of the session a download token belongs or belonged to.
+    pub fn id_of_token(&self, token: &str) -> Option<&str> {
+        self.by_content_token
+            .get(token)
+            .or_else(|| self.ended_tokens.get(token))
+            .map(String::as_str)
+    }
+
     /// Move a session's expiration time, keeping the index in step.
     pub fn set_expiry(&mut self, id: &str, expires: Timestamp) {
         if let Some(s) = self.by_id.get_mut(id) {
@@ -116,6 +154,14 @@ impl SessionStore {
         let s = self.by_id.remove(id)?;
         self.expiry.remove(&(s.expires, s.id.clone()));
         self.by_content_token.remove(&s.content_token);
+        if self.ended_order.len() == ENDED_TOKENS {
+            if let Some(old) = self.ended_order.pop_front() {
+                self.ended_tokens.remove(&old);
+            }
+        }
+        self.ended_order.push_back(s.content_token.clone());
+        self.ended_tokens
+            .insert(s.content_token.clone(), s.id.clone());
         if let Some(t) = &s.client_token {
             self.by_token.remove(&(s.owner.clone(), t.clone()));
         }

@@ -8,6 +8,7 @@
 
 pub mod rule;
 pub mod set;
+pub mod verify;
 pub mod wire;
 
 pub use rule::{Fault, FormName, What, When};

@@ -250,6 +250,11 @@ impl Request {
             needs_login: name.needs_login(),
         }
     }
+    /// A request refused before it could be decoded (a body over the limit, say).
+    pub fn rejected(form: Form, rejection: Rejection) -> Self {
+        Request::unnamed(form, rejection)
+    }
+
     /// A request no route serves (or with a method its route does not serve).
     fn unnamed(form: Form, rejection: Rejection) -> Self {
         Request {

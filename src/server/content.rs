@@ -14,10 +14,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::dispatch::{latency_ms, record};
+use super::inject::{self, Target};
 use super::respond::error_response;
 use super::AppState;
+use crate::content::ByteStream;
 use crate::engine::DownloadRefused;
+use crate::faults::{FormName, What};
+use crate::journal::Entry;
 use crate::model::{ErrorType, VapiError};
+use crate::op::OpName;
 use crate::wire::Form;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -106,10 +114,67 @@ async fn download(
     headers: HeaderMap,
     Path((token, file)): Path<(String, String)>,
 ) -> Response {
+    let started = std::time::Instant::now();
+    let arrived = s.engine.clock().now();
+    let mut entry = Entry {
+        time_ms: arrived.millis(),
+        time: arrived.to_string(),
+        form: Some(FormName::Content),
+        op: Some(OpName::Download),
+        method: method.to_string(),
+        path: format!("/cls/data/{token}/{file}"),
+        session: s.engine.session_of_token(&token),
+        file: Some(file.clone()),
+        ..Entry::default()
+    };
+    let injected = inject::consult(
+        &s,
+        &Target {
+            op: OpName::Download,
+            form: FormName::Content,
+            session: entry.session.as_deref(),
+            item: None,
+            file: Some(&file),
+            token: None,
+            login_user: None,
+        },
+    );
+    entry.faults = injected.labels.clone();
+    if let Some(id) = entry.session.as_deref() {
+        for (what, glob) in &injected.session {
+            s.engine.inject(id, Some(&file), glob.as_deref(), what);
+        }
+    }
+    if !injected.delay.is_zero() {
+        tokio::time::sleep(injected.delay).await;
+    }
+    let finish = |mut entry: Entry, resp: Response| {
+        entry.status = resp.status().as_u16();
+        entry.latency_ms = latency_ms(&s, started, injected.delay);
+        record(&s, entry);
+        resp
+    };
+    if let Some(What::HttpError {
+        status,
+        retry_after_secs,
+    }) = &injected.answer
+    {
+        let mut resp = error_response(Form::Api, &inject::http_error(*status));
+        *resp.status_mut() =
+            StatusCode::from_u16(*status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        if let Some(secs) = retry_after_secs {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            entry.retry_after = Some(*secs);
+        }
+        return finish(entry, resp);
+    }
     let d = match s.engine.open_download(&token, &file) {
         Ok(d) => d,
-        Err(r) => return refusal(r, &file),
+        Err(r) => return finish(entry, refusal(r, &file)),
     };
+    entry.item = Some(d.item_id.clone());
+    entry.size = Some(d.size);
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, end) = match parse_range(range, d.size) {
         RangeRequest::Whole => (StatusCode::OK, 0, d.size),
@@ -119,17 +184,38 @@ async fn download(
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", d.size)) {
                 resp.headers_mut().insert(header::CONTENT_RANGE, v);
             }
-            return resp;
+            return finish(entry, resp);
         }
     };
+    entry.range = Some((start, end));
+    let mut shaping = injected.shaping.clone();
+    shaping.corrupt_at = d
+        .corrupt_at
+        .filter(|at| (start..end).contains(at))
+        .map(|at| at - start);
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        match s.content.open(&d, start, end).await {
-            Ok(stream) => Body::from_stream(stream),
+        match s.content.open_shaped(&d, start, end, shaping).await {
+            Ok((stream, sent)) => {
+                // The entry is journaled when the body is done with: sent in full or cut.
+                let guard = JournalOnDrop {
+                    state: s.clone(),
+                    entry: Some(Entry {
+                        status: status.as_u16(),
+                        latency_ms: latency_ms(&s, started, injected.delay),
+                        ..entry.clone()
+                    }),
+                    sent,
+                };
+                Body::from_stream(Guarded {
+                    inner: stream,
+                    _guard: guard,
+                })
+            }
             Err(e) => {
                 tracing::warn!(file = %file, error = %e, "cannot open content");
-                return refusal(DownloadRefused::NotFound, &file);
+                return finish(entry, refusal(DownloadRefused::NotFound, &file));
             }
         }
     };
@@ -146,7 +232,42 @@ async fn download(
             h.insert(header::CONTENT_RANGE, v);
         }
     }
+    if method == Method::HEAD {
+        return finish(entry, resp);
+    }
     resp
+}
+
+/// Journals a download once its body is dropped, with the bytes that actually went out.
+struct JournalOnDrop {
+    state: Arc<AppState>,
+    entry: Option<Entry>,
+    sent: Arc<AtomicU64>,
+}
+
+impl Drop for JournalOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.entry.take() {
+            entry.bytes = self.sent.load(Ordering::Relaxed);
+            record(&self.state, entry);
+        }
+    }
+}
+
+/// A body stream that carries its journal guard.
+struct Guarded {
+    inner: ByteStream,
+    _guard: JournalOnDrop,
+}
+
+impl futures_core::Stream for Guarded {
+    type Item = std::io::Result<axum::body::Bytes>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
 }
 
 #[cfg(test)]

@@ -1,19 +1,27 @@
 //! The one handler behind every API route: read the request, decode it once in its form,
-//! apply it, write the outcome back in the same form.
+//! consult the faults, apply it, write the outcome back in the same form, journal it.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
 
-use super::apply::apply;
+use super::apply::{apply, Applied};
 use super::auth::SESSION_HEADER;
+use super::inject::{self, Injected, Target};
 use super::respond::to_response;
+use super::transport;
 use super::AppState;
-use crate::op::{self, RawRequest, Rejection, Request};
+use crate::faults::What;
+use crate::journal::Entry;
+use crate::model::Value;
+use crate::op::{self, Op, OpName, RawRequest, Rejection, Request};
 use crate::wire::{request_errors, Form, Outcome, Reply};
 
 /// The API routes of every wire form; the decoders do the rest of the routing.
@@ -24,17 +32,21 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let started = Instant::now();
     let (parts, body) = req.into_parts();
     let form = Form::of_path(parts.uri.path());
     let limit = state.body_limit;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => {
-            let rejection = Rejection {
-                error: request_errors::body_too_large(limit),
-                status: Some(413),
-            };
-            return to_response(encode(&state, form, None, Err(rejection)));
+            let request = Request::rejected(
+                form,
+                Rejection {
+                    error: request_errors::body_too_large(limit),
+                    status: Some(413),
+                },
+            );
+            return respond(&state, &request, &parts, started).await;
         }
     };
     let raw = RawRequest {
@@ -45,7 +57,7 @@ async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
         body: &body,
     };
     let request = decode(form, &raw);
-    respond(&state, &request)
+    respond(&state, &request, &parts, started).await
 }
 
 /// Decode a request in its form.
@@ -56,29 +68,234 @@ pub fn decode(form: Form, raw: &RawRequest<'_>) -> Request {
     }
 }
 
-/// Apply a decoded request and write the answer in its form.
-fn respond(state: &AppState, request: &Request) -> Response {
-    let applied = apply(&state.engine, request);
-    let token = match &applied.result {
-        Ok(Outcome::Created(crate::model::Value::String(t))) if request.set_cookie => {
-            Some(t.clone())
-        }
+/// Consult the faults, apply the request, write the answer in its form and journal it.
+async fn respond(
+    state: &AppState,
+    request: &Request,
+    parts: &axum::http::request::Parts,
+    started: Instant,
+) -> Response {
+    let engine = &state.engine;
+    let arrived = engine.clock().now();
+    let op = request.op.as_ref().ok();
+    let injected = match request.name {
+        Some(name) => inject::consult(
+            state,
+            &Target {
+                op: name,
+                form: request.form.into(),
+                session: op.and_then(Op::session),
+                item: op.and_then(Op::item),
+                file: op.and_then(Op::file),
+                token: request.token.as_deref(),
+                login_user: match op {
+                    Some(Op::Login { user, .. }) => Some(user),
+                    _ => None,
+                },
+            },
+        ),
+        None => Injected::default(),
+    };
+    let applied = apply_with_faults(state, request, &injected);
+    let created = match &applied.result {
+        Ok(Outcome::Created(Value::String(id))) => Some(id.clone()),
         _ => None,
     };
-    let mut resp = to_response(encode(state, request.form, request.name, applied.result));
-    if let Some(token) = token {
-        let cookie = format!("{SESSION_HEADER}={token}; Path=/rest; HttpOnly");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            resp.headers_mut().insert(header::SET_COOKIE, v);
+    let mut entry = Entry {
+        time_ms: arrived.millis(),
+        time: arrived.to_string(),
+        form: Some(request.form.into()),
+        op: request.name,
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        user: applied.user.clone(),
+        session: match request.name {
+            Some(OpName::Create) => created.clone(),
+            _ => op.and_then(Op::session).map(str::to_string),
+        },
+        item: op.and_then(Op::item).map(str::to_string),
+        file: op.and_then(Op::file).map(str::to_string),
+        faults: injected.labels.clone(),
+        ..Entry::default()
+    };
+    if let Ok(outcome) = &applied.result {
+        describe(request.name, outcome, &mut entry);
+    }
+    let mut reply = encode(state, request.form, request.name, applied.result);
+    let retry_after = match injected.answer {
+        Some(What::HttpError {
+            retry_after_secs, ..
+        }) => retry_after_secs,
+        _ => None,
+    };
+    entry.status = reply.status;
+    entry.retry_after = retry_after;
+    if let Some(v) = reply.body.as_mut() {
+        entry.bytes = serde_json::to_vec(v).map(|b| b.len() as u64).unwrap_or(0);
+    }
+    if let Some(cut) = injected.shaping.cut_after {
+        entry.bytes = entry.bytes.min(cut);
+    }
+    if !injected.delay.is_zero() {
+        tokio::time::sleep(injected.delay).await;
+    }
+    entry.latency_ms = latency_ms(state, started, injected.delay);
+    record(state, entry);
+    let mut resp = to_response(reply);
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if request.set_cookie {
+        if let Some(token) = created.filter(|_| request.name == Some(OpName::Login)) {
+            let cookie = format!("{SESSION_HEADER}={token}; Path=/rest; HttpOnly");
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
         }
     }
+    if !injected.shaping.is_empty() {
+        resp = shaped(resp, injected.shaping).await;
+    }
     resp
+}
+
+/// The same response with its (small, already complete) body sent as `shaping` says, under
+/// the `Content-Length` of the whole body.
+async fn shaped(resp: Response, shaping: transport::Shaping) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let chunk: crate::content::ByteStream = Box::pin(Once(Some(bytes)));
+    let stream = transport::shape(chunk, shaping, Arc::new(AtomicU64::new(0)));
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// A stream of one chunk.
+struct Once(Option<axum::body::Bytes>);
+
+impl futures_core::Stream for Once {
+    type Item = std::io::Result<axum::body::Bytes>;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.0.take().map(Ok))
+    }
+}
+
+/// Apply a request as the fired faults say: an answer fault replaces the operation; session
+/// faults act on the session before it (or, for a create, on the new session after it).
+fn apply_with_faults(state: &AppState, request: &Request, injected: &Injected) -> Applied {
+    let engine = &state.engine;
+    if let Some(answer) = &injected.answer {
+        let error = match answer {
+            What::LoginExpired => {
+                if let Some(token) = &request.token {
+                    let _ = engine.logout(token);
+                }
+                crate::engine::errors::unauthenticated("the session has expired; log in again.")
+            }
+            What::HttpError { status, .. } => inject::http_error(*status),
+            _ => request_errors::internal("unexpected answer fault"),
+        };
+        let status = match answer {
+            What::HttpError { status, .. } => Some(*status),
+            _ => None,
+        };
+        return Applied {
+            result: Err(Rejection { error, status }),
+            user: None,
+        };
+    }
+    let op = request.op.as_ref().ok();
+    let session = op.and_then(Op::session);
+    if let Some(id) = session {
+        for (what, glob) in &injected.session {
+            engine.inject(id, op.and_then(Op::file), glob.as_deref(), what);
+        }
+    }
+    let applied = apply(engine, request);
+    if request.name == Some(OpName::Create) && !injected.session.is_empty() {
+        if let Ok(Outcome::Created(Value::String(id))) = &applied.result {
+            for (what, glob) in &injected.session {
+                engine.inject(id, None, glob.as_deref(), what);
+            }
+        }
+    }
+    applied
+}
+
+/// On the real clock, the time taken; on a virtual clock only the injected delay, so a run
+/// replays to the same journal.
+pub fn latency_ms(state: &AppState, started: Instant, delay: Duration) -> u64 {
+    let d = if state.engine.clock().is_virtual() {
+        delay
+    } else {
+        started.elapsed()
+    };
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Journal an entry, after the expirations that happened before it.
+pub fn record(state: &AppState, entry: Entry) {
+    for (deadline, id) in state.engine.take_expired() {
+        state.journal.record(Entry {
+            time_ms: deadline.millis(),
+            time: deadline.to_string(),
+            method: "EVENT".into(),
+            path: "session.expired".into(),
+            session: Some(id),
+            ..Entry::default()
+        });
+    }
+    state.journal.record(entry);
+}
+
+/// What verification needs to know of an answer: states, file statuses, checksums.
+fn describe(name: Option<OpName>, outcome: &Outcome, entry: &mut Entry) {
+    let Outcome::Read(value) = outcome else {
+        return;
+    };
+    let text = |v: &Value, field: &str| match field_of(v, field) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let mut file = |v: &Value| {
+        if let (Some(n), Some(st)) = (text(v, "name"), text(v, "status")) {
+            entry.files.insert(n, st);
+        }
+    };
+    match (name, value) {
+        (Some(OpName::Get), v) => entry.state = text(v, "state"),
+        (Some(OpName::FileList), Value::List(files)) => files.iter().for_each(file),
+        (Some(OpName::FileGet), v) => {
+            file(v);
+            entry.checksum = Some(field_of(v, "checksum_info").is_some());
+        }
+        (Some(OpName::FilePrepare), v) => file(v),
+        _ => {}
+    }
+}
+
+/// A structure's field, looking through `Optional`; none when unset.
+fn field_of<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let Value::Struct(s) = v else { return None };
+    let mut f = s.fields.iter().find(|(n, _)| *n == name).map(|(_, v)| v)?;
+    while let Value::Optional(o) = f {
+        f = o.as_deref()?;
+    }
+    Some(f)
 }
 
 fn encode(
     state: &AppState,
     form: Form,
-    name: Option<op::OpName>,
+    name: Option<OpName>,
     result: Result<Outcome, Rejection>,
 ) -> Reply {
     let mut reply = match result {
@@ -91,8 +308,12 @@ fn encode(
             reply
         }
     };
-    if !state.violations.is_empty() {
-        crate::faults::wire::apply(&state.violations, form, name, &mut reply);
+    let faults = state.engine.faults();
+    if !faults.is_empty() {
+        let violations = faults.violations();
+        if !violations.is_empty() {
+            crate::faults::wire::apply(&violations, form, name, &mut reply);
+        }
     }
     reply
 }

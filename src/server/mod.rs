@@ -8,8 +8,10 @@ pub mod apply;
 pub mod auth;
 pub mod content;
 pub mod dispatch;
+pub mod inject;
 pub mod respond;
 pub mod tls;
+pub mod transport;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,8 +33,7 @@ pub struct AppState {
     pub content: Arc<crate::content::ContentPlane>,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
-    /// Deliberate breaks of the wire contract (test-only; empty in normal use).
-    pub violations: crate::faults::Violations,
+    pub journal: Arc<crate::journal::Journal>,
 }
 
 /// How to run one server.
@@ -48,6 +49,14 @@ pub struct ServerConfig {
     pub checksums: bool,
     /// How long a stop waits for open connections before it closes them.
     pub shutdown_grace: std::time::Duration,
+    /// Faults loaded at start (a scenario's, `--violate`'s).
+    pub faults: Vec<crate::faults::Fault>,
+    /// Seed of the faults' random draws (defaults to the engine's seed).
+    pub fault_seed: Option<u64>,
+    /// Journal entries kept in memory (0: none).
+    pub journal_cap: usize,
+    /// Also stream the journal to this file, as JSON lines.
+    pub journal_file: Option<std::path::PathBuf>,
 }
 
 /// HTTPS settings.
@@ -74,6 +83,10 @@ impl Default for ServerConfig {
             tls: None,
             checksums: true,
             shutdown_grace: std::time::Duration::from_secs(10),
+            faults: Vec::new(),
+            fault_seed: None,
+            journal_cap: crate::journal::DEFAULT_CAP,
+            journal_file: None,
         }
     }
 }
@@ -90,6 +103,13 @@ pub enum StartError {
     Catalog(#[from] CatalogError),
     #[error("cannot set up TLS: {0} (use --cert/--key with PEM files, or --tls alone for a generated certificate)")]
     Tls(#[from] tls::TlsError),
+    #[error("fault {index} is not valid: {reason}")]
+    Fault { index: usize, reason: String },
+    #[error("cannot write the journal to {path}: {source}")]
+    Journal {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A server running in the background of the current tokio runtime.
@@ -98,6 +118,7 @@ pub struct RunningServer {
     addr: SocketAddr,
     base_url: String,
     engine: Arc<Engine>,
+    state: Arc<AppState>,
     certificate: Option<tls::Certificate>,
     shutdown_grace: std::time::Duration,
     shutdown: Option<oneshot::Sender<()>>,
@@ -114,6 +135,10 @@ impl RunningServer {
     }
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+    /// What every handler shares: the engine, the journal, the content plane.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
     }
     /// The certificate served, when serving HTTPS.
     pub fn certificate(&self) -> Option<&tls::Certificate> {
@@ -208,19 +233,36 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         });
         config.engine.endpoint_certificate = opts.report_certificate.then(|| cert.pem.clone());
     }
-    let violations = config.engine.violations.clone();
-    let content = Arc::new(
-        crate::content::ContentPlane::new(config.checksums)
-            .with_wrong_checksums(violations.has(crate::faults::Violation::SizeAndChecksum)),
+    let content = Arc::new(crate::content::ContentPlane::new(config.checksums));
+    let faults = Arc::new(crate::faults::Faults::new(
+        config.fault_seed.unwrap_or(config.engine.seed),
+        config.clock.now(),
+    ));
+    for (index, fault) in config.faults.iter().enumerate() {
+        faults
+            .add(fault.clone())
+            .map_err(|reason| StartError::Fault { index, reason })?;
+    }
+    let mut journal = crate::journal::Journal::new(config.journal_cap);
+    if let Some(path) = &config.journal_file {
+        let file = std::fs::File::create(path).map_err(|source| StartError::Journal {
+            path: path.clone(),
+            source,
+        })?;
+        journal = journal.with_sink(file);
+    }
+    let engine = Arc::new(
+        Engine::new(config.engine, config.clock)?
+            .with_preparer(content.clone())
+            .with_faults(faults),
     );
-    let engine = Arc::new(Engine::new(config.engine, config.clock)?.with_preparer(content.clone()));
     let state = Arc::new(AppState {
         engine: engine.clone(),
         content,
-        violations,
         body_limit: config.body_limit,
+        journal: Arc::new(journal),
     });
-    let app = router(state);
+    let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let stop = async move {
         let _ = rx.await;
@@ -250,6 +292,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         addr,
         base_url,
         engine,
+        state,
         certificate,
         shutdown_grace: config.shutdown_grace,
         shutdown: Some(tx),
