@@ -15,8 +15,12 @@ use std::time::Duration;
 use crate::engine::auth::{User, DEMO_PASSWORD, DEMO_USER};
 use crate::engine::library::LibrarySpec;
 use crate::engine::{Clock, Engine, PrepareTiming};
+use crate::faults::scenario::{Scenario, ScenarioError};
+use crate::faults::verify::{Expectations, Report};
+use crate::faults::Fault;
+use crate::journal::Entry;
 use crate::server::tls::Certificate;
-use crate::server::{self, RunningServer, ServerConfig, TlsOptions};
+use crate::server::{self, AppState, RunningServer, ServerConfig, TlsOptions};
 
 /// A running fake; it stops when dropped.
 #[derive(Debug)]
@@ -25,12 +29,14 @@ pub struct Dlsim {
     clock: Clock,
     user: String,
     password: String,
+    verify_on_drop: bool,
 }
 
 /// Configures a [`Dlsim`] before it starts.
 #[derive(Debug, Clone)]
 pub struct DlsimBuilder {
     config: ServerConfig,
+    verify_on_drop: bool,
 }
 
 impl Dlsim {
@@ -47,7 +53,10 @@ impl Dlsim {
             ..ServerConfig::default()
         };
         config.engine.seed = 0;
-        DlsimBuilder { config }
+        DlsimBuilder {
+            config,
+            verify_on_drop: false,
+        }
     }
 
     /// `http://127.0.0.1:<port>`
@@ -76,9 +85,106 @@ impl Dlsim {
     pub fn certificate(&self) -> Option<&Certificate> {
         self.server.certificate()
     }
-    /// Stop the fake and wait until it has stopped.
-    pub async fn stop(self) -> std::io::Result<()> {
-        self.server.shutdown().await
+    /// Stop the fake and wait until it has stopped (verifying first, if asked to on drop).
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        self.check_on_drop();
+        self.server.stop().await
+    }
+
+    fn state(&self) -> &AppState {
+        self.server.state()
+    }
+
+    /// Load a fault now; returns its id.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use dlsim::faults::{Fault, What};
+    /// use dlsim::op::OpName;
+    /// let fake = dlsim::Dlsim::start().await;
+    /// // The second create answers 503 with Retry-After: 2.
+    /// let id = fake.add_fault(
+    ///     Fault::new(What::HttpError { status: 503, retry_after_secs: Some(2) })
+    ///         .on(OpName::Create)
+    ///         .call(2),
+    /// );
+    /// assert!(fake.remove_fault(id));
+    /// # }
+    /// ```
+    pub fn add_fault(&self, fault: Fault) -> u64 {
+        self.engine()
+            .faults()
+            .add(fault)
+            .unwrap_or_else(|e| panic!("dlsim refused the fault: {e}"))
+    }
+
+    /// Unload one fault; false if no fault has that id.
+    pub fn remove_fault(&self, id: u64) -> bool {
+        self.engine().faults().remove(id)
+    }
+
+    /// Unload every fault.
+    pub fn clear_faults(&self) {
+        self.engine().faults().clear()
+    }
+
+    /// Load a shelf scenario by name (or a scenario file by path): its faults, seed and
+    /// expectations replace those loaded before.
+    pub fn load_scenario(&self, name_or_path: &str) -> Result<(), ScenarioError> {
+        let s = Scenario::load(name_or_path)?;
+        self.state()
+            .load_scenario(&s)
+            .map(drop)
+            .map_err(|message| ScenarioError::Invalid {
+                origin: name_or_path.to_string(),
+                message,
+            })
+    }
+
+    /// Every journal entry kept so far.
+    pub fn journal(&self) -> Vec<Entry> {
+        self.state().journal.entries()
+    }
+
+    /// Check the client's behaviour over the journal so far.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let fake = dlsim::Dlsim::start().await;
+    /// // Nothing happened yet, so no expectation is broken.
+    /// let report = fake.verify();
+    /// assert!(report.passed, "{}", report.to_text());
+    /// # }
+    /// ```
+    pub fn verify(&self) -> Report {
+        self.state().verify()
+    }
+
+    /// Panic with the verification report if the client broke an expectation.
+    pub fn assert_verified(&self) {
+        let report = self.verify();
+        assert!(
+            report.passed,
+            "the client under test broke dlsim's expectations:\n{}",
+            report.to_text()
+        );
+    }
+
+    /// Back to the state at start: no sessions, logins, faults or journal.
+    pub fn reset(&self) {
+        self.state().reset()
+    }
+
+    fn check_on_drop(&mut self) {
+        if std::mem::take(&mut self.verify_on_drop) && !std::thread::panicking() {
+            self.assert_verified();
+        }
+    }
+}
+
+impl Drop for Dlsim {
+    fn drop(&mut self) {
+        self.check_on_drop();
     }
 }
 
@@ -88,8 +194,10 @@ impl DlsimBuilder {
         self.config.clock = Clock::real();
         self
     }
+    /// Seed of ids, tokens and probabilistic faults (it wins over a scenario's set before).
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.engine.seed = seed;
+        self.config.fault_seed = None;
         self
     }
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
@@ -150,6 +258,41 @@ impl DlsimBuilder {
             }));
         self
     }
+    /// Start with a shelf scenario by name (or a scenario file by path): its seed, timeouts,
+    /// library, faults and expectations. Panics with the reason if it cannot be loaded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let fake = dlsim::Dlsim::builder().scenario("prepare-error").start().await;
+    /// assert_eq!(fake.engine().faults().list().len(), 1);
+    /// # }
+    /// ```
+    pub fn scenario(mut self, name_or_path: &str) -> Self {
+        let s = Scenario::load(name_or_path).unwrap_or_else(|e| panic!("{e}"));
+        self.config.apply_scenario(&s);
+        self
+    }
+    /// Load a fault at start.
+    pub fn fault(mut self, fault: Fault) -> Self {
+        self.config.faults.push(fault);
+        self
+    }
+    /// What client verification checks (all expectations, with defaults, unless set).
+    pub fn expect(mut self, expect: Expectations) -> Self {
+        self.config.expect = expect;
+        self
+    }
+    /// Verify the client when the fake is dropped or stopped, panicking with the report if
+    /// it broke an expectation (as wiremock-rs checks its mocks).
+    pub fn verify_on_drop(mut self) -> Self {
+        self.verify_on_drop = true;
+        self
+    }
+    /// How many journal entries to keep in memory (default 100 000).
+    pub fn journal_cap(mut self, entries: usize) -> Self {
+        self.config.journal_cap = entries;
+        self
+    }
     pub fn emit_session_id(mut self, on: bool) -> Self {
         self.config.engine.emit_session_id = on;
         self
@@ -173,6 +316,7 @@ impl DlsimBuilder {
             clock,
             user,
             password,
+            verify_on_drop: self.verify_on_drop,
         }
     }
 }

@@ -32,6 +32,11 @@ enum Command {
     /// Check any endpoint (vCenter, a simulator, dlsim) against the contract's rules.
     /// Exit code: 0 all MUST rules pass (with --strict: SHOULD too), 1 a rule failed, 2 error.
     Check(CheckArgs),
+    /// List the shelf of fault scenarios (`serve --scenario NAME`), or print one's TOML.
+    Scenarios {
+        /// Print this scenario's TOML instead of the list.
+        name: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -117,6 +122,18 @@ struct ServeArgs {
     /// Run on a virtual clock that only moves through POST /dlsim/clock (for `dlsim check`).
     #[arg(long)]
     virtual_clock: bool,
+    /// Load a fault scenario: a shelf name (see `dlsim scenarios`) or a TOML file.
+    #[arg(long, value_name = "NAME|FILE")]
+    scenario: Option<String>,
+    /// Also stream the journal (one JSON line per request) to this file.
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// Journal entries kept in memory for GET /dlsim/journal and verification.
+    #[arg(long, value_name = "N", default_value_t = dlsim::journal::DEFAULT_CAP)]
+    journal_cap: usize,
+    /// Exit non-zero when the client under test broke an expectation (report on stop).
+    #[arg(long)]
+    verify: bool,
 }
 
 #[derive(clap::Args)]
@@ -174,6 +191,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Scenarios { name } => scenarios(name.as_deref()),
         Command::Download(args) => runtime.block_on(download(args)),
         Command::Check(args) => {
             return match runtime.block_on(check(args)) {
@@ -247,13 +265,30 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if args.virtual_clock {
         config.clock = Clock::virtual_at(dlsim::model::Timestamp(Clock::real().now().millis()));
     }
+    if let Some(name) = &args.scenario {
+        let s = dlsim::faults::scenario::Scenario::load(name).map_err(|e| e.to_string())?;
+        config.apply_scenario(&s);
+        if let Some(seed) = args.seed {
+            // --seed wins over the scenario's.
+            config.engine.seed = seed;
+            config.fault_seed = Some(seed);
+        }
+    }
+    config.journal_file = args.journal.clone();
+    config.journal_cap = args.journal_cap;
     let (user, password) = config
         .engine
         .users
         .first()
         .map(|u| (u.name.clone(), u.password.clone()))
         .ok_or("the configuration has no users")?;
+    let scenario_note = args
+        .scenario
+        .as_deref()
+        .map(|s| format!("\n  scenario: {s} ({} fault(s))", config.faults.len()))
+        .unwrap_or_default();
     let running = server::start(config).await.map_err(|e| e.to_string())?;
+    let state = running.state().clone();
     let base = running.base_url().to_string();
     let engine = running.engine().clone();
     let cert = running.certificate();
@@ -276,7 +311,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     eprintln!(
-        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies)\n  stop:     Ctrl-C",
+        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
         engine
             .library_ids()
             .iter()
@@ -294,7 +329,34 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))?;
     eprintln!("dlsim stopped");
+    let report = state.verify();
+    eprint!("{}", report.to_text());
+    if args.verify && !report.passed {
+        return Err("the client under test broke an expectation (see above)".into());
+    }
     Ok(())
+}
+
+fn scenarios(name: Option<&str>) -> Result<(), String> {
+    use dlsim::faults::scenario::{shelf_names, summary, SHELF};
+    match name {
+        None => {
+            for (name, text) in SHELF {
+                println!("{name:<24} {}", summary(text));
+            }
+            Ok(())
+        }
+        Some(name) => match SHELF.iter().find(|(n, _)| *n == name) {
+            Some((_, text)) => {
+                print!("{text}");
+                Ok(())
+            }
+            None => Err(format!(
+                "no scenario {name:?} on the shelf; it has: {}",
+                shelf_names().join(", ")
+            )),
+        },
+    }
 }
 
 async fn download(args: DownloadArgs) -> Result<(), String> {

@@ -50,6 +50,18 @@ impl Clock {
         }
     }
 
+    /// Set a virtual clock to `at` (also backwards). Returns false (and does nothing) on the
+    /// real clock.
+    pub fn set(&self, at: Timestamp) -> bool {
+        match &*self.0 {
+            Source::Real => false,
+            Source::Virtual(ms) => {
+                ms.store(at.millis(), Ordering::SeqCst);
+                true
+            }
+        }
+    }
+
     /// Move a virtual clock forward. Returns false (and does nothing) on the real clock.
     pub fn advance(&self, by: Duration) -> bool {
         match &*self.0 {

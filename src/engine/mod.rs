@@ -732,6 +732,21 @@ impl Engine {
         })
     }
 
+    /// Forget every session and login and start the id source over, as at start.
+    pub fn reset(&self) {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        *store = Store {
+            sessions: SessionStore::default(),
+            logins: Logins::default(),
+            rng: StdRng::seed_from_u64(self.config.seed),
+            created: 0,
+            expired: Vec::new(),
+            item_versions: Default::default(),
+        };
+        self.expired_pending
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Number of live download sessions (after expiry).
     pub fn session_count(&self) -> usize {
         self.store().0.sessions.len()

@@ -7,6 +7,7 @@
 //! here: named injection points, consulted the same way.
 
 pub mod rule;
+pub mod scenario;
 pub mod set;
 pub mod verify;
 pub mod wire;

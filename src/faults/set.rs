@@ -33,6 +33,7 @@ pub struct Point<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fired {
     pub id: u64,
+    /// `kind`, or `kind:name` for a named fault.
     pub label: String,
     pub what: What,
     /// The rule's file glob: which files of a session a session fault marks.
@@ -240,7 +241,10 @@ impl Faults {
             }
             fired.push(Fired {
                 id: r.id,
-                label: r.fault.label(),
+                label: match &r.fault.name {
+                    Some(name) => format!("{}:{name}", r.fault.what.kind()),
+                    None => r.fault.what.kind().to_string(),
+                },
                 what: r.fault.what.clone(),
                 files: r.fault.when.file.clone(),
             });

@@ -34,6 +34,53 @@ pub struct AppState {
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
     pub journal: Arc<crate::journal::Journal>,
+    /// What client verification checks (a scenario's `[expect]`).
+    pub expect: std::sync::RwLock<crate::faults::verify::Expectations>,
+    /// Seed of the fault draws and the clock time at start, for a reset.
+    pub fault_seed: u64,
+    pub started: crate::model::Timestamp,
+}
+
+impl AppState {
+    pub fn expectations(&self) -> crate::faults::verify::Expectations {
+        self.expect
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Verify the client's behaviour over the journal kept so far.
+    pub fn verify(&self) -> crate::faults::verify::Report {
+        crate::faults::verify::verify(&self.journal.entries(), &self.expectations())
+    }
+
+    /// Load a scenario at run time: its faults, seed and expectations (its library and
+    /// timeouts apply only at start). Faults loaded before are unloaded.
+    pub fn load_scenario(&self, s: &crate::faults::scenario::Scenario) -> Result<Vec<u64>, String> {
+        for f in &s.faults {
+            f.validate()?;
+        }
+        s.expect.validate()?;
+        let faults = self.engine.faults();
+        faults.reset(s.seed.unwrap_or(self.fault_seed), self.engine.clock().now());
+        let ids = s
+            .faults
+            .iter()
+            .map(|f| faults.add(f.clone()))
+            .collect::<Result<_, _>>()?;
+        *self.expect.write().unwrap_or_else(|p| p.into_inner()) = s.expect.clone();
+        Ok(ids)
+    }
+
+    /// Back to the state at start: no sessions, logins, faults or journal; the virtual clock
+    /// at its start time; expectations to their defaults.
+    pub fn reset(&self) {
+        self.engine.reset();
+        self.engine.clock().set(self.started);
+        self.engine.faults().reset(self.fault_seed, self.started);
+        self.journal.clear();
+        *self.expect.write().unwrap_or_else(|p| p.into_inner()) = Default::default();
+    }
 }
 
 /// How to run one server.
@@ -55,6 +102,8 @@ pub struct ServerConfig {
     pub fault_seed: Option<u64>,
     /// Journal entries kept in memory (0: none).
     pub journal_cap: usize,
+    /// What client verification checks.
+    pub expect: crate::faults::verify::Expectations,
     /// Also stream the journal to this file, as JSON lines.
     pub journal_file: Option<std::path::PathBuf>,
 }
@@ -86,8 +135,30 @@ impl Default for ServerConfig {
             faults: Vec::new(),
             fault_seed: None,
             journal_cap: crate::journal::DEFAULT_CAP,
+            expect: Default::default(),
             journal_file: None,
         }
+    }
+}
+
+impl ServerConfig {
+    /// Start with a scenario: its seed, timeouts, library, faults and expectations.
+    pub fn apply_scenario(&mut self, s: &crate::faults::scenario::Scenario) {
+        if let Some(seed) = s.seed {
+            self.engine.seed = seed;
+            self.fault_seed = Some(seed);
+        }
+        if let Some(secs) = s.idle_timeout_secs {
+            self.engine.idle_timeout = std::time::Duration::from_secs(secs);
+        }
+        if let Some(p) = s.prepare {
+            self.engine.prepare = p;
+        }
+        if !s.libraries.is_empty() {
+            self.engine.libraries = s.libraries.clone();
+        }
+        self.faults.extend(s.faults.iter().cloned());
+        self.expect = s.expect.clone();
     }
 }
 
@@ -150,6 +221,11 @@ impl RunningServer {
     /// Connections still busy after the grace period (a client that stopped reading a large
     /// download, say) are dropped, so a stop never hangs.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
+        self.stop().await
+    }
+
+    /// [`RunningServer::shutdown`] through a borrow: for owners that cannot give it up.
+    pub async fn stop(&mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -234,10 +310,9 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         config.engine.endpoint_certificate = opts.report_certificate.then(|| cert.pem.clone());
     }
     let content = Arc::new(crate::content::ContentPlane::new(config.checksums));
-    let faults = Arc::new(crate::faults::Faults::new(
-        config.fault_seed.unwrap_or(config.engine.seed),
-        config.clock.now(),
-    ));
+    let fault_seed = config.fault_seed.unwrap_or(config.engine.seed);
+    let started = config.clock.now();
+    let faults = Arc::new(crate::faults::Faults::new(fault_seed, started));
     for (index, fault) in config.faults.iter().enumerate() {
         faults
             .add(fault.clone())
@@ -261,6 +336,9 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         content,
         body_limit: config.body_limit,
         journal: Arc::new(journal),
+        expect: std::sync::RwLock::new(config.expect),
+        fault_seed,
+        started,
     });
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();

@@ -63,6 +63,7 @@ pub fn shape(inner: ByteStream, shaping: Shaping, sent: Arc<AtomicU64>) -> ByteS
         pending: None,
         sleep: None,
         stalled: false,
+        cutting: false,
         done: false,
     })
 }
@@ -77,8 +78,12 @@ struct Shaped {
     pending: Option<Bytes>,
     sleep: Option<Pin<Box<Sleep>>>,
     stalled: bool,
+    cutting: bool,
     done: bool,
 }
+
+/// How long a cut waits for the bytes before it to leave.
+const FLUSH_BEFORE_CUT: Duration = Duration::from_millis(20);
 
 impl Shaped {
     /// Hand on `chunk` (at `self.pos`), possibly only its first part, keeping the rest.
@@ -139,6 +144,13 @@ impl Stream for Shaped {
                 return Poll::Ready(None);
             }
             if this.shaping.cut_after.is_some_and(|c| this.pos >= c) {
+                // First let hyper flush what went out (it flushes while the body is pending),
+                // so the client really receives those bytes; then cut.
+                if !this.cutting {
+                    this.cutting = true;
+                    this.sleep = Some(Box::pin(tokio::time::sleep(FLUSH_BEFORE_CUT)));
+                    continue;
+                }
                 this.done = true;
                 return Poll::Ready(Some(Err(io::Error::new(
                     io::ErrorKind::ConnectionReset,
