@@ -154,6 +154,34 @@ mod tests {
         assert!(e.contains("400..=599"), "{e}");
     }
 
+    fn as_json(text: &str) -> serde_json::Value {
+        serde_json::to_value(toml::from_str::<toml::Table>(text).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_scenario_schema_accepts_the_shelf_and_refuses_what_the_loader_refuses() {
+        for (name, text) in SHELF {
+            if let Err(v) = crate::schemas::validate("scenario", &as_json(text)) {
+                panic!("{name}: {v:?}");
+            }
+        }
+        let bad = [
+            "seeed = 1",
+            "[[faults]]\nwhat = { kind = \"nope\" }",
+            "[[faults]]\nwhat = { kind = \"http_error\", status = 200 }",
+            "[[faults]]\nwhen = { op = \"file.nope\" }\nwhat = { kind = \"expire_now\" }",
+            "[[faults]]\nwhat = { kind = \"violate\", rule = \"no.such-rule\" }",
+            "[expect]\napply = [\"sessions-leaked\"]",
+        ];
+        for text in bad {
+            assert!(
+                crate::schemas::validate("scenario", &as_json(text)).is_err(),
+                "the schema accepts {text}"
+            );
+            assert!(Scenario::parse(text, "t").is_err(), "the loader accepts {text}");
+        }
+    }
+
     #[test]
     fn a_name_not_on_the_shelf_lists_the_shelf() {
         let e = Scenario::load("no-such-scenario").unwrap_err().to_string();
