@@ -21,9 +21,11 @@ pub const DEFAULT_CAP: usize = 100_000;
 pub struct Entry {
     /// 1, 2, 3, … in the order answered (downloads: in the order they ended).
     pub seq: u64,
-    /// The server clock when the request arrived, in ms since the Unix epoch, and as text.
+    /// The server clock when the request arrived, in ms since the Unix epoch, and as text
+    /// (written out only when the entry is).
     pub time_ms: i64,
-    pub time: String,
+    #[serde(with = "as_text")]
+    pub time: crate::model::Timestamp,
     pub form: Option<FormName>,
     /// The contract operation (`download_session.keep_alive`, `content.download`, …); none
     /// for a request no operation serves.
@@ -66,6 +68,20 @@ pub struct Entry {
     pub range: Option<(u64, u64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+}
+
+mod as_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::model::Timestamp;
+
+    pub fn serialize<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(t)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse(&text).ok_or_else(|| serde::de::Error::custom("not an RFC 3339 time"))
+    }
 }
 
 mod op_name {

@@ -144,6 +144,9 @@ pub struct Report {
     pub passed: bool,
     /// One per expectation, in the order of [`EXPECTATION_IDS`], applied or not.
     pub expectations: Vec<Outcome>,
+    /// Journal lines dropped from memory before this verification: it saw only the rest.
+    #[serde(default)]
+    pub journal_dropped: u64,
 }
 
 /// One expectation's verdict.
@@ -192,6 +195,13 @@ impl Report {
             "client verification: {} ({broken} of {applied} applied expectation(s) broken)",
             if self.passed { "PASSED" } else { "FAILED" }
         );
+        if self.journal_dropped > 0 {
+            let _ = writeln!(
+                out,
+                "warning: {} journal line(s) were dropped (raise --journal-cap); only the rest was checked",
+                self.journal_dropped
+            );
+        }
         for o in &self.expectations {
             let mark = match (o.applied, o.passed) {
                 (false, _) => "OFF ",
@@ -238,6 +248,7 @@ pub fn verify(journal: &[Entry], expect: &Expectations) -> Report {
     Report {
         passed: expectations.iter().all(|o| o.passed),
         expectations,
+        journal_dropped: 0,
     }
 }
 

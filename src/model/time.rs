@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::value::{DecodeError, Type, Value, VapiType};
 
 /// A point in time, in milliseconds since the Unix epoch (UTC).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

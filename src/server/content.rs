@@ -118,7 +118,7 @@ async fn download(
     let arrived = s.engine.clock().now();
     let mut entry = Entry {
         time_ms: arrived.millis(),
-        time: arrived.to_string(),
+        time: arrived,
         form: Some(FormName::Content),
         op: Some(OpName::Download),
         method: method.to_string(),

@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, HttpBody as _};
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
@@ -103,7 +103,7 @@ async fn respond(
     };
     let mut entry = Entry {
         time_ms: arrived.millis(),
-        time: arrived.to_string(),
+        time: arrived,
         form: Some(request.form.into()),
         op: request.name,
         method: parts.method.to_string(),
@@ -121,7 +121,7 @@ async fn respond(
     if let Ok(outcome) = &applied.result {
         describe(request.name, outcome, &mut entry);
     }
-    let mut reply = encode(state, request.form, request.name, applied.result);
+    let reply = encode(state, request.form, request.name, applied.result);
     let retry_after = match injected.answer {
         Some(What::HttpError {
             retry_after_secs, ..
@@ -130,18 +130,16 @@ async fn respond(
     };
     entry.status = reply.status;
     entry.retry_after = retry_after;
-    if let Some(v) = reply.body.as_mut() {
-        entry.bytes = serde_json::to_vec(v).map(|b| b.len() as u64).unwrap_or(0);
-    }
-    if let Some(cut) = injected.shaping.cut_after {
-        entry.bytes = entry.bytes.min(cut);
-    }
     if !injected.delay.is_zero() {
         tokio::time::sleep(injected.delay).await;
     }
+    let mut resp = to_response(reply);
+    entry.bytes = resp.body().size_hint().exact().unwrap_or(0);
+    if let Some(cut) = injected.shaping.cut_after {
+        entry.bytes = entry.bytes.min(cut);
+    }
     entry.latency_ms = latency_ms(state, started, injected.delay);
     record(state, entry);
-    let mut resp = to_response(reply);
     if let Some(secs) = retry_after {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -246,7 +244,7 @@ pub fn record(state: &AppState, entry: Entry) {
     for (deadline, id) in state.engine.take_expired() {
         state.journal.record(Entry {
             time_ms: deadline.millis(),
-            time: deadline.to_string(),
+            time: deadline,
             method: "EVENT".into(),
             path: "session.expired".into(),
             session: Some(id),

@@ -51,7 +51,10 @@ impl AppState {
 
     /// Verify the client's behaviour over the journal kept so far.
     pub fn verify(&self) -> crate::faults::verify::Report {
-        crate::faults::verify::verify(&self.journal.entries(), &self.expectations())
+        let page = self.journal.since(0);
+        let mut report = crate::faults::verify::verify(&page.entries, &self.expectations());
+        report.journal_dropped = page.dropped;
+        report
     }
 
     /// Load a scenario at run time: its faults, seed and expectations (its library and
