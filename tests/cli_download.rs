@@ -550,6 +550,17 @@ async fn mock_handler(
             StatusCode::NO_CONTENT.into_response()
         }
         ("DELETE", SESSION_PATH) => StatusCode::NO_CONTENT.into_response(),
+        ("GET", SESSION_PATH) => {
+            let expires = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
+            let expires = expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap();
+            json_of(
+                StatusCode::OK,
+                json!({"library_item_id": "item-1", "library_item_content_version": "1",
+                       "client_progress": 0, "state": "ACTIVE", "expiration_time": expires}),
+            )
+        }
         ("GET", p) if p == format!("/data/{MOCK_FILE}") => {
             if !m.hold_half.load(std::sync::atomic::Ordering::Relaxed) {
                 return (StatusCode::OK, Body::from(m.content.clone())).into_response();

@@ -1,12 +1,21 @@
 //! The `/api` calls the client makes, with its own small serde types (it never uses dlsim's
 //! model, so it can talk to a real vCenter as well).
+//!
+//! Every call is careful: it waits out a 503 or 429 for its `Retry-After` (1 s when absent)
+//! and tries again, retries after a connection error with a growing pause, and logs in again
+//! when a login has expired (401), each a bounded number of times (see [`RetryPolicy`]). Calls
+//! go one at a time, so no request of this client overtakes a `Retry-After` it was given.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin as StdPin;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use reqwest::{Client, RequestBuilder, Response, Url};
+use reqwest::header::HeaderMap;
+use reqwest::{Client, RequestBuilder, Response, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::error::chain;
 use super::tls::{client_config, Pin, PinVerifier, Thumbprints};
@@ -20,6 +29,36 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a connection may stay silent, downloads included.
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// The wait after a 503 or 429 that names none.
+pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Logins repeated within one call after its answer was 401.
+const MAX_RELOGINS: u32 = 2;
+
+/// How patiently calls and downloads are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries of one call answered 503 or 429, and resumptions of one cut download.
+    pub attempts: u32,
+    /// The longest `Retry-After` waited; a server asking for more gets its error reported.
+    pub max_wait: Duration,
+    /// Retries of one API call after a connection error (refused, reset, timeout).
+    pub transport_attempts: u32,
+    /// The pause before the first such retry (doubling each time), and before resuming a cut
+    /// download.
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    /// 5 retries, `Retry-After` up to 30 s, 2 retries after a connection error from 250 ms.
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            max_wait: Duration::from_secs(30),
+            transport_attempts: 2,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
 
 /// `downloadsession.File.Info`, as much of it as the client reads.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +108,18 @@ impl Message {
             .or_else(|| self.id.clone())
             .unwrap_or_else(|| "(no message)".into())
     }
+}
+
+/// `DownloadSession.Info`, as much of it as the client reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SessionInfo {
+    #[serde(default)]
+    pub state: Option<String>,
+    /// RFC 3339.
+    #[serde(default)]
+    pub expiration_time: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<Message>,
 }
 
 /// The `/api` error body.
@@ -134,6 +185,29 @@ impl Http {
     }
 }
 
+/// Whether an error is a connection failure that trying again may cure (not a refused
+/// certificate, which will be refused again).
+pub fn transient(e: &ClientError) -> bool {
+    match e {
+        ClientError::Transport { message, .. } => {
+            !message.to_ascii_lowercase().contains("certificate")
+        }
+        _ => false,
+    }
+}
+
+/// The wait a `Retry-After` header asks for, in seconds (the HTTP-date form is not read).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
 /// The certificate a response's connection presented, if it was TLS.
 pub fn presented(resp: &Response) -> Option<Thumbprints> {
     resp.extensions()
@@ -146,10 +220,14 @@ pub fn presented(resp: &Response) -> Option<Thumbprints> {
 pub async fn error_from(resp: Response, context: &str) -> ClientError {
     let status = resp.status();
     let body = resp.bytes().await.unwrap_or_default();
-    let (error_type, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+    error_of(status, &body, context)
+}
+
+fn error_of(status: StatusCode, body: &[u8], context: &str) -> ClientError {
+    let (error_type, message) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(b) => (b.error_type, b.messages.first().map(Message::text)),
         Err(_) => {
-            let text = String::from_utf8_lossy(&body);
+            let text = String::from_utf8_lossy(body);
             let text = text.trim();
             let snippet: String = text.chars().take(200).collect();
             (None, (!snippet.is_empty()).then_some(snippet))
@@ -163,13 +241,46 @@ pub async fn error_from(resp: Response, context: &str) -> ClientError {
     }
 }
 
-/// The `/api` of one server, logged in or not.
+/// A whole answer, its body read.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    certificate: Option<Thumbprints>,
+}
+
+/// The future of [`Api::exchange`].
+type Exchange<'a> = StdPin<Box<dyn Future<Output = Result<Answer, ClientError>> + Send + 'a>>;
+
+/// What the client's calls share: the login, and the pace set by the server.
+#[derive(Debug, Default)]
+struct Calls {
+    /// The login token (`vmware-api-session-id`).
+    token: Mutex<Option<String>>,
+    /// The credentials, to log in again when a login expires.
+    credentials: Mutex<Option<(String, String)>>,
+    /// One call at a time, so none overtakes a `Retry-After`.
+    turn: tokio::sync::Mutex<()>,
+    /// One login again at a time.
+    relogin: tokio::sync::Mutex<()>,
+    /// No request before this (a `Retry-After`, or a pause after a connection error).
+    not_before: Mutex<Option<Instant>>,
+    /// What was retried and why, for the report.
+    notes: Mutex<Vec<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The `/api` of one server, logged in or not. Clones share the login and the pace.
 #[derive(Debug, Clone)]
 pub struct Api {
     pub http: Http,
     /// `https://host/api` (no trailing slash).
     api: Url,
-    token: Option<String>,
+    retry: RetryPolicy,
+    calls: Arc<Calls>,
 }
 
 /// Resolve a base URL given with or without `/api` (and trailing slashes) to its `/api` URL.
@@ -196,17 +307,44 @@ pub fn api_url(base: &str) -> Result<Url, ClientError> {
     Ok(url)
 }
 
+fn json_of<T: serde::de::DeserializeOwned>(body: &[u8], context: &str) -> Result<T, ClientError> {
+    serde_json::from_slice(body).map_err(|e| ClientError::Protocol {
+        context: context.to_string(),
+        message: format!(
+            "{e} in {:?}",
+            String::from_utf8_lossy(body)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        ),
+    })
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
 impl Api {
     pub fn new(api: Url, http: Http) -> Self {
         Api {
             http,
             api,
-            token: None,
+            retry: RetryPolicy::default(),
+            calls: Arc::default(),
         }
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     pub fn url(&self) -> &Url {
         &self.api
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry
     }
 
     /// `{api}/seg/seg...?query` with each segment percent-encoded.
@@ -233,144 +371,270 @@ impl Api {
         )
     }
 
-    fn authed(&self, req: RequestBuilder) -> RequestBuilder {
-        let req = req.timeout(CALL_TIMEOUT);
-        match &self.token {
-            Some(t) => req.header(SESSION_HEADER, t),
-            None => req,
+    fn token(&self) -> Option<String> {
+        lock(&self.calls.token).clone()
+    }
+
+    /// Record something that was retried (see [`Api::take_notes`]).
+    pub fn note(&self, what: String) {
+        lock(&self.calls.notes).push(what);
+    }
+
+    /// What was retried so far, and why.
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.calls.notes))
+    }
+
+    /// Send nothing before `d` from now (downloads honour it too).
+    pub fn hold_off(&self, d: Duration) {
+        let until = Instant::now() + d;
+        let mut nb = lock(&self.calls.not_before);
+        *nb = Some(nb.map_or(until, |t| t.max(until)));
+    }
+
+    /// Wait until requests may be sent again.
+    pub async fn pause(&self) {
+        let until = *lock(&self.calls.not_before);
+        if let Some(t) = until {
+            tokio::time::sleep_until(t).await;
         }
     }
 
-    /// Send, and insist on a 2xx status.
-    async fn call(&self, req: RequestBuilder, context: &str) -> Result<Response, ClientError> {
-        let resp = self.http.send(self.authed(req), context).await?;
-        if resp.status().is_success() {
-            Ok(resp)
-        } else {
-            Err(error_from(resp, context).await)
-        }
-    }
-
-    async fn json<T: serde::de::DeserializeOwned>(
-        resp: Response,
-        context: &str,
-    ) -> Result<T, ClientError> {
-        let body = resp.bytes().await.map_err(|e| ClientError::Transport {
-            context: context.to_string(),
-            message: chain(&e),
-        })?;
-        serde_json::from_slice(&body).map_err(|e| ClientError::Protocol {
-            context: context.to_string(),
-            message: format!(
-                "{e} in {:?}",
-                String::from_utf8_lossy(&body)
-                    .chars()
-                    .take(200)
-                    .collect::<String>()
-            ),
+    /// One exchange: the answer with its body read in full, or why there is none. The error
+    /// says whether trying again may help.
+    async fn attempt(&self, req: RequestBuilder, context: &str) -> Result<Answer, ClientError> {
+        let resp = self.http.send(req, context).await?;
+        let (status, headers, certificate) =
+            (resp.status(), resp.headers().clone(), presented(&resp));
+        let body = resp
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| ClientError::Transport {
+                context: context.to_string(),
+                message: chain(&e),
+            })?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+            certificate,
         })
+    }
+
+    /// A call with the login token; see [`Api::exchange`].
+    async fn call(
+        &self,
+        context: &str,
+        make: impl Fn(&Client) -> RequestBuilder + Send + Sync,
+    ) -> Result<Answer, ClientError> {
+        self.exchange(context, true, &make).await
+    }
+
+    /// Make the request `make` builds until it succeeds: after a 503 or 429 wait its
+    /// `Retry-After` and try again, after a connection error pause and try again, after a 401
+    /// (when `authed`) log in again and try again, each a bounded number of times. Any other
+    /// error status is the answer.
+    ///
+    /// Boxed, with `Send` spelled out: logging in again is itself an exchange.
+    fn exchange<'a>(
+        &'a self,
+        context: &'a str,
+        authed: bool,
+        make: &'a (dyn Fn(&Client) -> RequestBuilder + Send + Sync),
+    ) -> Exchange<'a> {
+        Box::pin(async move {
+            let (mut busy, mut cuts, mut relogins) = (0, 0, 0);
+            loop {
+                let turn = self.calls.turn.lock().await;
+                self.pause().await;
+                let token = if authed { self.token() } else { None };
+                let mut req = make(&self.http.client).timeout(CALL_TIMEOUT);
+                if let Some(t) = &token {
+                    req = req.header(SESSION_HEADER, t);
+                }
+                let answer = match self.attempt(req, context).await {
+                    Ok(a) => a,
+                    Err(e) if transient(&e) && cuts < self.retry.transport_attempts => {
+                        cuts += 1;
+                        let pause = self.retry.backoff * 2u32.pow(cuts - 1);
+                        self.note(format!("{e}; retrying in {}", seconds(pause)));
+                        self.hold_off(pause);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                if answer.status.is_success() {
+                    return Ok(answer);
+                }
+                let status = answer.status.as_u16();
+                if matches!(status, 429 | 503) && busy < self.retry.attempts {
+                    let wait = retry_after(&answer.headers).unwrap_or(DEFAULT_RETRY_AFTER);
+                    if wait <= self.retry.max_wait {
+                        busy += 1;
+                        self.note(format!(
+                            "{context}: HTTP {status}, retrying after {}",
+                            seconds(wait)
+                        ));
+                        self.hold_off(wait);
+                        continue;
+                    }
+                }
+                let credentials = lock(&self.calls.credentials).clone();
+                if status == 401 && authed && relogins < MAX_RELOGINS {
+                    if let Some(credentials) = credentials {
+                        relogins += 1;
+                        drop(turn);
+                        self.note(format!("{context}: HTTP 401, logging in again"));
+                        self.relogin(token.as_deref(), credentials).await?;
+                        continue;
+                    }
+                }
+                return Err(error_of(answer.status, &answer.body, context));
+            }
+        })
+    }
+
+    /// Log in again after a 401 to the token `stale`, unless another call already has.
+    async fn relogin(
+        &self,
+        stale: Option<&str>,
+        (user, password): (String, String),
+    ) -> Result<(), ClientError> {
+        let _one = self.calls.relogin.lock().await;
+        if self.token().as_deref() != stale {
+            return Ok(());
+        }
+        self.login(&user, &password).await.map(|_| ())
     }
 
     /// `POST /api/session` with Basic auth; returns the certificate the server presented.
     pub async fn login(
-        &mut self,
+        &self,
         user: &str,
         password: &str,
     ) -> Result<Option<Thumbprints>, ClientError> {
         let context = format!("logging in to {} as {user}", self.api);
-        let req = self
-            .http
-            .client
-            .post(self.at(&["session"], None))
-            .basic_auth(user, Some(password));
-        let resp = self.call(req, &context).await?;
-        let cert = presented(&resp);
-        let token: String = Self::json(resp, &context).await?;
-        self.token = Some(token);
-        Ok(cert)
+        let url = self.at(&["session"], None);
+        let make = |c: &Client| c.post(url.clone()).basic_auth(user, Some(password));
+        let answer = self.exchange(&context, false, &make).await?;
+        let token: String = json_of(&answer.body, &context)?;
+        *lock(&self.calls.token) = Some(token);
+        *lock(&self.calls.credentials) = Some((user.to_string(), password.to_string()));
+        Ok(answer.certificate)
     }
 
     /// `DELETE /api/session`.
-    pub async fn logout(&mut self) -> Result<(), ClientError> {
-        if self.token.is_none() {
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        if self.token().is_none() {
             return Ok(());
         }
-        let req = self.http.client.delete(self.at(&["session"], None));
-        let result = self.call(req, "logging out").await.map(|_| ());
-        self.token = None;
+        let url = self.at(&["session"], None);
+        let result = self
+            .call("logging out", |c| c.delete(url.clone()))
+            .await
+            .map(|_| ());
+        *lock(&self.calls.token) = None;
+        *lock(&self.calls.credentials) = None;
         result
     }
 
-    /// `POST /api/content/library/item/download-session` with a `Client-Token`.
+    /// `POST /api/content/library/item/download-session` with a `Client-Token` (so a retried
+    /// create makes one session).
     pub async fn create_session(
         &self,
         item: &str,
         client_token: &str,
     ) -> Result<String, ClientError> {
         let context = format!("creating a download session for item {item}");
-        let req = self
-            .http
-            .client
-            .post(self.at(&["content", "library", "item", "download-session"], None))
-            .header("Client-Token", client_token)
-            .json(&json!({ "library_item_id": item }));
-        let resp = self.call(req, &context).await?;
-        Self::json(resp, &context).await
+        let url = self.at(&["content", "library", "item", "download-session"], None);
+        let body = json!({ "library_item_id": item });
+        let answer = self
+            .call(&context, |c| {
+                c.post(url.clone())
+                    .header("Client-Token", client_token)
+                    .json(&body)
+            })
+            .await?;
+        json_of(&answer.body, &context)
+    }
+
+    pub async fn get_session(&self, id: &str) -> Result<SessionInfo, ClientError> {
+        let context = format!("getting download session {id}");
+        let url = self.session_url(id, None);
+        let answer = self
+            .call(&context, |c| c.get(url.clone()))
+            .await
+            .map_err(|e| e.if_lost(id))?;
+        json_of(&answer.body, &context)
     }
 
     pub async fn list_files(&self, id: &str) -> Result<Vec<FileInfo>, ClientError> {
         let context = format!("listing the files of download session {id}");
-        let resp = self
-            .call(self.http.client.get(self.files_url(id, None)), &context)
-            .await?;
-        Self::json(resp, &context).await
+        let url = self.files_url(id, None);
+        let answer = self
+            .call(&context, |c| c.get(url.clone()))
+            .await
+            .map_err(|e| e.if_lost(id))?;
+        json_of(&answer.body, &context)
     }
 
     pub async fn prepare(&self, id: &str, file: &str) -> Result<FileInfo, ClientError> {
         let context = format!("preparing {file}");
-        let req = self
-            .http
-            .client
-            .post(self.files_url(id, Some("action=prepare".into())))
-            .json(&json!({ "file_name": file, "endpoint_type": "HTTPS" }));
-        let resp = self.call(req, &context).await?;
-        Self::json(resp, &context).await
+        let url = self.files_url(id, Some("action=prepare".into()));
+        let body = json!({ "file_name": file, "endpoint_type": "HTTPS" });
+        let answer = self
+            .call(&context, |c| c.post(url.clone()).json(&body))
+            .await
+            .map_err(|e| e.if_lost(id))?;
+        json_of(&answer.body, &context)
     }
 
     pub async fn get_file(&self, id: &str, file: &str) -> Result<FileInfo, ClientError> {
         let context = format!("getting the status of {file}");
         let url = self.files_url(id, Some(format!("file_name={}", crate::ids::escape(file))));
-        let resp = self.call(self.http.client.get(url), &context).await?;
-        Self::json(resp, &context).await
+        let answer = self
+            .call(&context, |c| c.get(url.clone()))
+            .await
+            .map_err(|e| e.if_lost(id))?;
+        json_of(&answer.body, &context)
     }
 
     pub async fn keep_alive(&self, id: &str, progress: u64) -> Result<(), ClientError> {
-        let req = self
-            .http
-            .client
-            .post(self.session_url(id, Some("action=keep-alive".into())))
-            .json(&json!({ "progress": progress }));
-        self.call(req, &format!("keep-alive (progress {progress})"))
-            .await
-            .map(|_| ())
+        let url = self.session_url(id, Some("action=keep-alive".into()));
+        let body = json!({ "progress": progress });
+        self.call(&format!("keep-alive (progress {progress})"), |c| {
+            c.post(url.clone()).json(&body)
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.if_lost(id))
     }
 
     pub async fn fail(&self, id: &str, message: &str) -> Result<(), ClientError> {
-        let req = self
-            .http
-            .client
-            .post(self.session_url(id, Some("action=fail".into())))
-            .json(&json!({ "client_error_message": message }));
-        self.call(req, &format!("failing download session {id}"))
-            .await
-            .map(|_| ())
+        let url = self.session_url(id, Some("action=fail".into()));
+        let body = json!({ "client_error_message": message });
+        self.call(&format!("failing download session {id}"), |c| {
+            c.post(url.clone()).json(&body)
+        })
+        .await
+        .map(|_| ())
+        .map_err(|e| e.if_lost(id))
     }
 
-    pub async fn delete_session(&self, id: &str) -> Result<(), ClientError> {
-        let req = self.http.client.delete(self.session_url(id, None));
-        self.call(req, &format!("deleting download session {id}"))
+    /// `delete`; `Ok(false)` when the session was already gone (404).
+    pub async fn delete_session(&self, id: &str) -> Result<bool, ClientError> {
+        let url = self.session_url(id, None);
+        match self
+            .call(&format!("deleting download session {id}"), |c| {
+                c.delete(url.clone())
+            })
             .await
-            .map(|_| ())
+        {
+            Ok(_) => Ok(true),
+            Err(ClientError::Api { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -401,5 +665,49 @@ mod tests {
     }
 
     #[test]
-    fn query_values_are_percent_encoded() {}
+    fn query_values_are_percent_encoded() {
+        let api = Api::new(
+            api_url("https://vc.example").unwrap(),
+            Http::new(None).unwrap(),
+        );
+        let url = api.files_url(
+            "s/1",
+            Some(format!("file_name={}", crate::ids::escape("a b&c.ovf"))),
+        );
+        assert_eq!(
+            url.as_str(),
+            "https://vc.example/api/content/library/item/download-session/s%2F1/file?file_name=a%20b%26c.ovf"
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_only() {
+        let mut h = HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn only_connection_failures_are_worth_retrying() {
+        let transport = |m: &str| ClientError::Transport {
+            context: "c".into(),
+            message: m.into(),
+        };
+        assert!(transient(&transport("connection reset by peer")));
+        assert!(!transient(&transport(
+            "invalid peer certificate: UnknownIssuer"
+        )));
+        assert!(!transient(&ClientError::Api {
+            context: "c".into(),
+            status: 500,
+            error_type: None,
+            message: None,
+        }));
+    }
 }

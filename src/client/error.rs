@@ -73,8 +73,49 @@ pub enum ClientError {
         expected: String,
         actual: String,
     },
+    /// A file that showed ERROR after its download.
+    #[error("file {file:?} is in ERROR after its download: {message}")]
+    FileError { file: String, message: String },
+    /// A download cut more often than the retry policy allows.
+    #[error("{file}: the transfer stopped at {received} of {} bytes and could not be resumed ({attempts} attempt(s)): {last}", .expected.map_or("?".to_string(), |s| s.to_string()))]
+    DownloadIncomplete {
+        file: String,
+        received: u64,
+        expected: Option<u64>,
+        attempts: u32,
+        last: String,
+    },
+    /// The download session is gone (NOT_FOUND), as after a server restart.
+    #[error(
+        "download session {session} is gone ({context}: NOT_FOUND); the server may have restarted"
+    )]
+    SessionLost { session: String, context: String },
+    /// The server put the download session in ERROR (or another state than ACTIVE).
+    #[error("download session {session} is {state} on the server: {message}")]
+    SessionFailed {
+        session: String,
+        state: String,
+        message: String,
+    },
     #[error("interrupted")]
     Interrupted,
+}
+
+impl ClientError {
+    /// On a call about download session `id`, a 404 means the session is gone.
+    pub(crate) fn if_lost(self, id: &str) -> Self {
+        match self {
+            ClientError::Api {
+                status: 404,
+                context,
+                ..
+            } => ClientError::SessionLost {
+                session: id.to_string(),
+                context,
+            },
+            e => e,
+        }
+    }
 }
 
 fn api_detail(error_type: &Option<String>, message: &Option<String>) -> String {

@@ -8,6 +8,18 @@
 //! message and deletes it. It uses none of dlsim's model, wire or engine types, so it can be
 //! pointed at a real vCenter too.
 //!
+//! It is a *careful* client, meant to pass client verification under every shelf scenario:
+//! - every API call waits out a 503 or 429 for its `Retry-After`, retries after a connection
+//!   error, and logs in again after a 401 (see [`api`] and [`RetryPolicy`]);
+//! - a cut download is resumed with `Range: bytes=<have>-` (a bounded number of times);
+//! - the keep-alive interval is at most a third of the session's idle time, learned from its
+//!   `expiration_time` right after create;
+//! - the session's state is polled with its files, and no file is asked about more often
+//!   than once per poll interval; a file or session in ERROR stops the polling at once;
+//! - a session that vanished (NOT_FOUND) is given up and started over once;
+//! - whatever happens, the session is deleted (failed first, when it still can be) and the
+//!   client logs out.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), dlsim::client::ClientError> {
 //! use dlsim::client::{run, DownloadOptions, TlsPolicy};
@@ -23,7 +35,7 @@ mod error;
 pub mod progress;
 pub mod tls;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -32,11 +44,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::Url;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::content::checksum::Hasher;
 use crate::model::ChecksumAlgorithm;
+pub use api::RetryPolicy;
 use api::{presented, Api, FileInfo, Http};
 pub use error::ClientError;
 use tls::Pin;
@@ -69,13 +82,16 @@ pub struct DownloadOptions {
     pub poll_interval: Duration,
     /// How long all files together may take to become PREPARED.
     pub prepare_timeout: Duration,
-    /// How often to send keep-alive (with progress) while working.
+    /// How often to send keep-alive (with progress) while working, at most: a session that
+    /// would expire sooner is kept alive every third of its idle time.
     pub keep_alive_interval: Duration,
+    /// How patiently calls and downloads are retried.
+    pub retry: RetryPolicy,
 }
 
 impl DownloadOptions {
     /// Options with the command's defaults: output `.`, platform TLS verification, polling
-    /// every second, 300 s to prepare, keep-alive every 60 s.
+    /// every second, 300 s to prepare, keep-alive every 60 s, the default [`RetryPolicy`].
     pub fn new(base_url: &str, username: &str, password: &str, item_id: &str) -> Self {
         DownloadOptions {
             base_url: base_url.to_string(),
@@ -87,6 +103,7 @@ impl DownloadOptions {
             poll_interval: Duration::from_secs(1),
             prepare_timeout: Duration::from_secs(300),
             keep_alive_interval: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -158,8 +175,11 @@ pub struct Report {
     pub files: Vec<FileReport>,
     /// Whether the final `delete` of the session succeeded.
     pub session_deleted: bool,
-    /// Keep-alive and cleanup calls that failed without deciding the outcome.
+    /// Keep-alive and cleanup calls that failed without deciding the outcome, and a session
+    /// that was lost and started over.
     pub warnings: Vec<String>,
+    /// What was retried (a 503, a connection error, a login again, a resumed download) and why.
+    pub retries: Vec<String>,
 }
 
 impl Report {
@@ -216,6 +236,12 @@ impl Report {
                 let _ = writeln!(out, "  {}: certificate {c}, {}", f.name, f.trust);
             }
         }
+        if !self.retries.is_empty() {
+            let _ = writeln!(out, "retried {} time(s):", self.retries.len());
+            for r in &self.retries {
+                let _ = writeln!(out, "  {r}");
+            }
+        }
         out
     }
 }
@@ -253,7 +279,7 @@ where
         TlsPolicy::Insecure => Some(Pin::Any),
         TlsPolicy::Thumbprint(t) => Some(Pin::Thumbprint(Thumbprint::parse(t)?)),
     };
-    let mut api = Api::new(api_url, Http::new(pin)?);
+    let api = Api::new(api_url, Http::new(pin)?).with_retry(opts.retry);
     tokio::pin!(interrupt);
 
     let api_certificate = tokio::select! {
@@ -276,70 +302,22 @@ where
             .push(message);
     };
 
-    // Not raced with `interrupt`: an interrupted create would leave a session we cannot name.
-    let client_token = tls::random_uuid()?;
-    let session_id = match api.create_session(&opts.item_id, &client_token).await {
-        Ok(id) => id,
-        Err(e) => {
-            if let Err(w) = api.logout().await {
-                warn(w.to_string());
+    // A session lost (NOT_FOUND, as after a server restart) is started over, once.
+    let mut restarted = false;
+    let result = loop {
+        match one_session(&api, opts, &progress, &warn, interrupt.as_mut()).await {
+            Err(e @ ClientError::SessionLost { .. }) if !restarted => {
+                restarted = true;
+                warn(format!("{e}; starting over with a new session"));
             }
-            return Err(e);
-        }
-    };
-    progress(Event::SessionCreated {
-        session_id: &session_id,
-    });
-
-    let shared = Arc::new(Shared::default());
-    let keeper = KeepAlive::start(
-        api.clone(),
-        session_id.clone(),
-        opts.keep_alive_interval,
-        shared.clone(),
-    );
-    let outcome = tokio::select! {
-        biased;
-        _ = &mut interrupt => Err(ClientError::Interrupted),
-        r = work(&api, &session_id, opts, &progress, &shared) => r,
-    };
-    keeper.stop().await;
-    for w in shared.take_warnings() {
-        warn(w);
-    }
-
-    let result = match outcome {
-        Ok(files) => {
-            if let Err(e) = api.keep_alive(&session_id, 100).await {
-                warn(e.to_string());
-            }
-            let deleted = match api.delete_session(&session_id).await {
-                Ok(()) => true,
-                Err(e) => {
-                    warn(e.to_string());
-                    false
-                }
-            };
-            Ok((files, deleted))
-        }
-        Err(e) => {
-            let message = match &e {
-                ClientError::Interrupted => "dlsim download was interrupted".to_string(),
-                e => format!("dlsim download: {e}"),
-            };
-            if let Err(w) = api.fail(&session_id, &message).await {
-                warn(format!("could not fail the session: {w}"));
-            }
-            if let Err(w) = api.delete_session(&session_id).await {
-                warn(format!("could not delete the session: {w}"));
-            }
-            Err(e)
+            r => break r,
         }
     };
     if let Err(e) = api.logout().await {
         warn(e.to_string());
     }
-    let (files, session_deleted) = result?;
+    let retries = api.take_notes();
+    let (session_id, files, session_deleted) = result?;
     Ok(Report {
         api_url,
         item_id: opts.item_id.clone(),
@@ -348,7 +326,160 @@ where
         files,
         session_deleted,
         warnings: warnings.into_inner().unwrap_or_else(|p| p.into_inner()),
+        retries,
     })
+}
+
+/// Create a session, do the work, and end the session whatever happened: on success report
+/// progress 100 and delete it; on failure fail it (when it can still be failed) and delete
+/// it, once. Returns the session, its files and whether the delete succeeded.
+async fn one_session<F, I>(
+    api: &Api,
+    opts: &DownloadOptions,
+    progress: &F,
+    warn: &dyn Fn(String),
+    mut interrupt: std::pin::Pin<&mut I>,
+) -> Result<(String, Vec<FileReport>, bool), ClientError>
+where
+    F: Fn(Event<'_>),
+    I: Future<Output = ()>,
+{
+    // Not raced with `interrupt`: an interrupted create would leave a session we cannot name.
+    let client_token = tls::random_uuid()?;
+    let session_id = api.create_session(&opts.item_id, &client_token).await?;
+    progress(Event::SessionCreated {
+        session_id: &session_id,
+    });
+
+    let shared = Arc::new(Shared::default());
+    let outcome = match keep_alive_every(api, &session_id, opts.keep_alive_interval, warn).await {
+        Err(e) => Err(e),
+        Ok(every) => {
+            let keeper = KeepAlive::start(api.clone(), session_id.clone(), every, shared.clone());
+            let job = Job {
+                api,
+                session: &session_id,
+                opts,
+                progress,
+                shared: &shared,
+            };
+            let outcome = tokio::select! {
+                biased;
+                _ = &mut interrupt => Err(ClientError::Interrupted),
+                r = work(&job) => r,
+            };
+            keeper.stop().await;
+            outcome
+        }
+    };
+    for w in shared.take_warnings() {
+        warn(w);
+    }
+
+    match outcome {
+        Ok(files) => {
+            if let Err(e) = api.keep_alive(&session_id, 100).await {
+                warn(e.to_string());
+            }
+            let deleted = match api.delete_session(&session_id).await {
+                Ok(true) => true,
+                Ok(false) => {
+                    warn(format!("download session {session_id} was already gone"));
+                    false
+                }
+                Err(e) => {
+                    warn(e.to_string());
+                    false
+                }
+            };
+            Ok((session_id, files, deleted))
+        }
+        Err(e) => {
+            // A session gone or already ended by the server cannot be failed: only deleted.
+            if !matches!(
+                e,
+                ClientError::SessionLost { .. } | ClientError::SessionFailed { .. }
+            ) {
+                let message = match &e {
+                    ClientError::Interrupted => "dlsim download was interrupted".to_string(),
+                    e => format!("dlsim download: {e}"),
+                };
+                if let Err(w) = api.fail(&session_id, &message).await {
+                    warn(format!("could not fail the session: {w}"));
+                }
+            }
+            if let Err(w) = api.delete_session(&session_id).await {
+                warn(format!("could not delete the session: {w}"));
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The shortest keep-alive interval learned from a session's expiration time.
+const MIN_KEEP_ALIVE: Duration = Duration::from_millis(100);
+
+/// How often to keep `session` alive: see [`keep_alive_interval`], with the session's
+/// `expiration_time` read now, right after create. A session that is gone or not ACTIVE is
+/// an error; any other failure to read it, a warning (and the configured interval).
+async fn keep_alive_every(
+    api: &Api,
+    session: &str,
+    configured: Duration,
+    warn: &dyn Fn(String),
+) -> Result<Duration, ClientError> {
+    let info = match api.get_session(session).await {
+        Ok(info) => info,
+        Err(e @ ClientError::SessionLost { .. }) => return Err(e),
+        Err(e) => {
+            warn(format!("cannot read the session's expiration time: {e}"));
+            return Ok(configured);
+        }
+    };
+    session_active(session, &info)?;
+    Ok(keep_alive_interval(
+        configured,
+        info.expiration_time.as_deref(),
+        time::OffsetDateTime::now_utc(),
+    ))
+}
+
+/// The configured interval, or a third of the time left until `expiration` (RFC 3339) when
+/// that is shorter (but not under [`MIN_KEEP_ALIVE`]). An expiration that makes no sense on
+/// this machine's clock (past, more than a day away, unreadable) is ignored.
+fn keep_alive_interval(
+    configured: Duration,
+    expiration: Option<&str>,
+    now: time::OffsetDateTime,
+) -> Duration {
+    let left = expiration.and_then(|t| {
+        let at =
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()?;
+        let left = at - now;
+        (left.is_positive() && left <= time::Duration::DAY)
+            .then(|| Duration::try_from(left).ok())
+            .flatten()
+    });
+    match left {
+        Some(left) => configured.min(left / 3).max(MIN_KEEP_ALIVE),
+        None => configured,
+    }
+}
+
+/// [`ClientError::SessionFailed`] unless the session is ACTIVE (or says nothing).
+fn session_active(session: &str, info: &api::SessionInfo) -> Result<(), ClientError> {
+    match info.state.as_deref() {
+        None | Some("ACTIVE") => Ok(()),
+        Some(state) => Err(ClientError::SessionFailed {
+            session: session.to_string(),
+            state: state.to_string(),
+            message: info
+                .error_message
+                .as_ref()
+                .map(api::Message::text)
+                .unwrap_or_else(|| "the server gave no error_message".into()),
+        }),
+    }
 }
 
 /// What the keep-alive task shares with the run.
@@ -377,7 +508,8 @@ impl Shared {
     }
 }
 
-/// The background keep-alive: every interval, `keep-alive` with the progress so far.
+/// The background keep-alive: every interval, `keep-alive` with the progress so far. It
+/// stops by itself once the session is gone or no longer ACTIVE (404, 400).
 struct KeepAlive {
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
@@ -396,11 +528,18 @@ impl KeepAlive {
                 // Never decreasing, even if the sizes were guessed low.
                 sent = sent.max(shared.percent());
                 if let Err(e) = api.keep_alive(&session, sent).await {
+                    let over = matches!(
+                        e,
+                        ClientError::SessionLost { .. } | ClientError::Api { status: 400, .. }
+                    );
                     shared
                         .warnings
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push(e.to_string());
+                    if over {
+                        return;
+                    }
                 }
             }
         });
@@ -423,14 +562,18 @@ pub fn is_safe_file_name(name: &str) -> bool {
         && !name.chars().any(char::is_control)
 }
 
+/// What every step of one session's work needs.
+struct Job<'a, F> {
+    api: &'a Api,
+    session: &'a str,
+    opts: &'a DownloadOptions,
+    progress: &'a F,
+    shared: &'a Shared,
+}
+
 /// List, prepare, and download every file; any error stops the work.
-async fn work<F: Fn(Event<'_>)>(
-    api: &Api,
-    session: &str,
-    opts: &DownloadOptions,
-    progress: &F,
-    shared: &Shared,
-) -> Result<Vec<FileReport>, ClientError> {
+async fn work<F: Fn(Event<'_>)>(job: &Job<'_, F>) -> Result<Vec<FileReport>, ClientError> {
+    let (api, session, opts) = (job.api, job.session, job.opts);
     let files = api.list_files(session).await?;
     let mut seen = HashSet::new();
     for f in &files {
@@ -444,38 +587,67 @@ async fn work<F: Fn(Event<'_>)>(
     tokio::fs::create_dir_all(&opts.output_dir)
         .await
         .map_err(|e| io_error(&opts.output_dir, e))?;
-    let prepared = prepare_all(api, session, &files, opts, progress).await?;
+    let mut pacer = Pacer::new(opts.poll_interval);
+    let prepared = prepare_all(job, &files, &mut pacer).await?;
     let total: u64 = prepared
         .iter()
         .map(|f| f.size.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
         .sum();
-    shared.total.store(total, Ordering::Relaxed);
+    job.shared.total.store(total, Ordering::Relaxed);
     let mut downloaders = Downloaders::new(api.http.clone());
     let mut reports = Vec::new();
     for info in prepared {
-        let report = download_one(
-            api,
-            session,
-            info,
-            &opts.output_dir,
-            &mut downloaders,
-            progress,
-            shared,
-        )
-        .await?;
+        let report = download_one(job, info, &mut downloaders, &mut pacer).await?;
         reports.push(report);
     }
     Ok(reports)
 }
 
-/// Prepare every file, then poll until all are PREPARED; ERROR or the timeout ends it.
+/// Spaces the `File.get` calls of each file at least one poll interval apart, the polls while
+/// it prepares and the read of its checksum after the download alike.
+struct Pacer {
+    every: Duration,
+    last: HashMap<String, Instant>,
+}
+
+impl Pacer {
+    fn new(every: Duration) -> Self {
+        Pacer {
+            every,
+            last: HashMap::new(),
+        }
+    }
+
+    /// Wait until `file` may be asked about again.
+    async fn wait(&mut self, file: &str) {
+        if let Some(&last) = self.last.get(file) {
+            tokio::time::sleep_until(last + self.every).await;
+        }
+        self.last.insert(file.to_string(), Instant::now());
+    }
+}
+
+/// [`ClientError::PrepareFailed`] for a file in ERROR.
+fn prepare_failed(f: &FileInfo) -> ClientError {
+    ClientError::PrepareFailed {
+        file: f.name.clone(),
+        message: f
+            .error_message
+            .as_ref()
+            .map(api::Message::text)
+            .unwrap_or_else(|| "the server gave no error_message".into()),
+    }
+}
+
+/// Prepare every file, then poll the session and the files not yet PREPARED until all are;
+/// a file in ERROR stops the polling at once, as do a session no longer ACTIVE and the
+/// timeout.
 async fn prepare_all<F: Fn(Event<'_>)>(
-    api: &Api,
-    session: &str,
+    job: &Job<'_, F>,
     files: &[FileInfo],
-    opts: &DownloadOptions,
-    progress: &F,
+    pacer: &mut Pacer,
 ) -> Result<Vec<FileInfo>, ClientError> {
+    let (api, session, opts, progress) = (job.api, job.session, job.opts, job.progress);
     let deadline = Instant::now() + opts.prepare_timeout;
     let mut infos = Vec::with_capacity(files.len());
     for f in files {
@@ -484,19 +656,12 @@ async fn prepare_all<F: Fn(Event<'_>)>(
             file: &info.name,
             status: &info.status,
         });
+        if info.status == "ERROR" {
+            return Err(prepare_failed(&info));
+        }
         infos.push(info);
     }
     loop {
-        if let Some(f) = infos.iter().find(|f| f.status == "ERROR") {
-            return Err(ClientError::PrepareFailed {
-                file: f.name.clone(),
-                message: f
-                    .error_message
-                    .as_ref()
-                    .map(api::Message::text)
-                    .unwrap_or_else(|| "the server gave no error_message".into()),
-            });
-        }
         let pending: Vec<usize> = (0..infos.len())
             .filter(|&i| infos[i].status != "PREPARED")
             .collect();
@@ -512,13 +677,18 @@ async fn prepare_all<F: Fn(Event<'_>)>(
             });
         }
         tokio::time::sleep(opts.poll_interval.min(deadline - now)).await;
+        session_active(session, &api.get_session(session).await?)?;
         for i in pending {
+            pacer.wait(&infos[i].name).await;
             let info = api.get_file(session, &infos[i].name).await?;
             if info.status != infos[i].status {
                 progress(Event::Status {
                     file: &info.name,
                     status: &info.status,
                 });
+            }
+            if info.status == "ERROR" {
+                return Err(prepare_failed(&info));
             }
             infos[i] = info;
         }
@@ -645,16 +815,14 @@ async fn checksum_of(path: &Path, algorithm: ChecksumAlgorithm) -> Result<String
     result.map_err(|e| io_error(path, e))
 }
 
-/// Stream one PREPARED file to disk and verify it.
+/// Stream one PREPARED file to disk (resuming it when cut) and verify it.
 async fn download_one<F: Fn(Event<'_>)>(
-    api: &Api,
-    session: &str,
+    job: &Job<'_, F>,
     info: FileInfo,
-    dir: &Path,
     downloaders: &mut Downloaders,
-    progress: &F,
-    shared: &Shared,
+    pacer: &mut Pacer,
 ) -> Result<FileReport, ClientError> {
+    let (api, session, progress) = (job.api, job.session, job.progress);
     let name = info.name.clone();
     let endpoint = info
         .download_endpoint
@@ -677,23 +845,7 @@ async fn download_one<F: Fn(Event<'_>)>(
         });
     }
     let (http, trust) = downloaders.for_endpoint(&url, &endpoint)?;
-    let context = format!("downloading {name} from {url}");
-    let mut resp = http.send(http.client.get(url.clone()), &context).await?;
-    if resp.status() != reqwest::StatusCode::OK {
-        return Err(api::error_from(resp, &context).await);
-    }
-    let certificate = presented(&resp);
-    let announced = resp
-        .headers()
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    progress(Event::DownloadStarted {
-        file: &name,
-        size: announced.or_else(|| info.size.and_then(|s| u64::try_from(s).ok())),
-    });
-
-    let path = dir.join(&name);
+    let path = job.opts.output_dir.join(&name);
     let mut out = tokio::fs::File::create(&path)
         .await
         .map_err(|e| io_error(&path, e))?;
@@ -701,36 +853,33 @@ async fn download_one<F: Fn(Event<'_>)>(
         path: path.clone(),
         keep: false,
     };
-    let mut received = 0u64;
-    loop {
-        let chunk = resp.chunk().await.map_err(|e| ClientError::Transport {
-            context: context.clone(),
-            message: error::chain(&e),
-        })?;
-        let Some(chunk) = chunk else { break };
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| io_error(&path, e))?;
-        received += chunk.len() as u64;
-        shared.done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        progress(Event::Progress {
-            file: &name,
-            bytes: received,
+    let mut target = Target {
+        name: &name,
+        path: &path,
+        out: &mut out,
+        have: 0,
+        progress,
+        shared: job.shared,
+    };
+    let fetched = fetch(api, &http, &url, info.size, &mut target).await;
+    let (received, certificate) = match fetched {
+        Ok(r) => r,
+        Err(e) => return Err(why_refused(api, session, e).await),
+    };
+    drop(out);
+
+    pacer.wait(&name).await;
+    let after = api.get_file(session, &name).await?;
+    if after.status == "ERROR" {
+        return Err(ClientError::FileError {
+            file: name,
+            message: after
+                .error_message
+                .as_ref()
+                .map(api::Message::text)
+                .unwrap_or_else(|| "the server gave no error_message".into()),
         });
     }
-    out.flush().await.map_err(|e| io_error(&path, e))?;
-    drop(out);
-    if let Some(announced) = announced {
-        if announced != received {
-            return Err(ClientError::LengthMismatch {
-                file: name,
-                received,
-                announced,
-            });
-        }
-    }
-
-    let after = api.get_file(session, &name).await?;
     if after.size != i64::try_from(received).ok() {
         return Err(ClientError::SizeMismatch {
             file: name,
@@ -772,6 +921,214 @@ async fn download_one<F: Fn(Event<'_>)>(
     })
 }
 
+/// A download URI refused (404 Not Found, 410 Gone): say why, when the session tells.
+async fn why_refused(api: &Api, session: &str, e: ClientError) -> ClientError {
+    if !matches!(
+        e,
+        ClientError::Api {
+            status: 404 | 410,
+            ..
+        }
+    ) {
+        return e;
+    }
+    match api.get_session(session).await {
+        Ok(info) => session_active(session, &info).err().unwrap_or(e),
+        Err(lost @ ClientError::SessionLost { .. }) => lost,
+        Err(_) => e,
+    }
+}
+
+/// Where a download goes.
+struct Target<'a, F> {
+    name: &'a str,
+    path: &'a Path,
+    out: &'a mut tokio::fs::File,
+    /// Bytes written so far.
+    have: u64,
+    progress: &'a F,
+    shared: &'a Shared,
+}
+
+impl<F: Fn(Event<'_>)> Target<'_, F> {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), ClientError> {
+        self.out
+            .write_all(chunk)
+            .await
+            .map_err(|e| io_error(self.path, e))?;
+        self.have += chunk.len() as u64;
+        self.shared
+            .done
+            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        (self.progress)(Event::Progress {
+            file: self.name,
+            bytes: self.have,
+        });
+        Ok(())
+    }
+
+    /// Throw away what was written (the server answered a resume with the whole file).
+    async fn restart(&mut self) -> Result<(), ClientError> {
+        self.out
+            .set_len(0)
+            .await
+            .map_err(|e| io_error(self.path, e))?;
+        self.out
+            .seek(std::io::SeekFrom::Start(0))
+            .await
+            .map_err(|e| io_error(self.path, e))?;
+        self.shared.done.fetch_sub(self.have, Ordering::Relaxed);
+        self.have = 0;
+        Ok(())
+    }
+}
+
+/// `Content-Range: bytes <first>-<last>/<size>` → (first, size).
+fn content_range(headers: &reqwest::header::HeaderMap) -> Option<(u64, u64)> {
+    let v = headers.get(reqwest::header::CONTENT_RANGE)?.to_str().ok()?;
+    let (range, size) = v.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (first, _) = range.split_once('-')?;
+    Some((first.trim().parse().ok()?, size.trim().parse().ok()?))
+}
+
+fn content_length(resp: &reqwest::Response) -> Option<u64> {
+    resp.headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// Download `url` into `to` until its size is reached. A cut transfer (a connection error, or
+/// a body shorter than announced) is resumed with `Range: bytes=<have>-`, and a 503 or 429
+/// waited out for its `Retry-After`, each at most `attempts` times. Returns the bytes
+/// received and the certificate the connection presented.
+async fn fetch<F: Fn(Event<'_>)>(
+    api: &Api,
+    http: &Http,
+    url: &Url,
+    reported_size: Option<i64>,
+    to: &mut Target<'_, F>,
+) -> Result<(u64, Option<Thumbprints>), ClientError> {
+    let retry = api.retry_policy();
+    let context = format!("downloading {} from {url}", to.name);
+    // The file's size as the server announced it.
+    let mut size: Option<u64> = None;
+    let mut certificate = None;
+    let mut started = false;
+    let (mut busy, mut cuts) = (0, 0);
+    loop {
+        api.pause().await;
+        let mut req = http.client.get(url.clone());
+        if to.have > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={}-", to.have));
+        }
+        let cut = match http.send(req, &context).await {
+            Err(e) if api::transient(&e) => e,
+            Err(e) => return Err(e),
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                if matches!(status, 429 | 503) && busy < retry.attempts {
+                    let wait = api::retry_after(resp.headers()).unwrap_or(api::DEFAULT_RETRY_AFTER);
+                    if wait <= retry.max_wait {
+                        busy += 1;
+                        api.note(format!(
+                            "{context}: HTTP {status}, retrying after {:.2} s",
+                            wait.as_secs_f64()
+                        ));
+                        api.hold_off(wait);
+                        continue;
+                    }
+                }
+                match (status, to.have) {
+                    (200, have) => {
+                        if have > 0 {
+                            to.restart().await?;
+                        }
+                        size = content_length(&resp).or(size);
+                    }
+                    (206, have) if have > 0 => match content_range(resp.headers()) {
+                        Some((first, total)) if first == have => size = Some(total),
+                        _ => {
+                            return Err(ClientError::Protocol {
+                                context,
+                                message: format!(
+                                    "asked for bytes={have}-, answered 206 with Content-Range {:?}",
+                                    resp.headers().get(reqwest::header::CONTENT_RANGE)
+                                ),
+                            })
+                        }
+                    },
+                    _ => return Err(api::error_from(resp, &context).await),
+                }
+                if !started {
+                    started = true;
+                    certificate = presented(&resp);
+                    (to.progress)(Event::DownloadStarted {
+                        file: to.name,
+                        size: size.or_else(|| reported_size.and_then(|s| u64::try_from(s).ok())),
+                    });
+                }
+                match receive(&mut resp, &context, to).await? {
+                    Some(cut) => cut,
+                    None => match size {
+                        Some(size) if to.have < size => ClientError::Transport {
+                            context: context.clone(),
+                            message: format!("the body ended at byte {} of {size}", to.have),
+                        },
+                        Some(size) if to.have > size => {
+                            return Err(ClientError::LengthMismatch {
+                                file: to.name.to_string(),
+                                received: to.have,
+                                announced: size,
+                            })
+                        }
+                        _ => {
+                            to.out.flush().await.map_err(|e| io_error(to.path, e))?;
+                            return Ok((to.have, certificate));
+                        }
+                    },
+                }
+            }
+        };
+        cuts += 1;
+        if cuts > retry.attempts {
+            return Err(ClientError::DownloadIncomplete {
+                file: to.name.to_string(),
+                received: to.have,
+                expected: size,
+                attempts: cuts,
+                last: cut.to_string(),
+            });
+        }
+        api.note(format!(
+            "{cut}; resuming at byte {} in {:.2} s",
+            to.have,
+            retry.backoff.as_secs_f64()
+        ));
+        tokio::time::sleep(retry.backoff).await;
+    }
+}
+
+/// Write the body to `to`; `Ok(Some(cut))` when the connection failed before its end.
+async fn receive<F: Fn(Event<'_>)>(
+    resp: &mut reqwest::Response,
+    context: &str,
+    to: &mut Target<'_, F>,
+) -> Result<Option<ClientError>, ClientError> {
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => to.write(&chunk).await?,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                return Ok(Some(ClientError::Transport {
+                    context: context.to_string(),
+                    message: error::chain(&e),
+                }))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,6 +1152,68 @@ mod tests {
         assert_eq!(s.percent(), 25);
         s.done.store(400, Ordering::Relaxed);
         assert_eq!(s.percent(), 99);
+    }
+
+    #[test]
+    fn keep_alive_comes_every_third_of_the_time_left_at_most() {
+        let now = time::macros::datetime!(2026-11-30 12:00:00 UTC);
+        let every = |expiration: Option<&str>| {
+            keep_alive_interval(Duration::from_secs(60), expiration, now)
+        };
+        // vCenter's 5 minutes: the configured minute is often enough.
+        assert_eq!(
+            every(Some("2026-11-30T12:05:00.000Z")),
+            Duration::from_secs(60)
+        );
+        // A 2 s idle timeout: every 667 ms.
+        assert_eq!(
+            every(Some("2026-11-30T12:00:02Z")),
+            Duration::from_nanos(666_666_666)
+        );
+        assert_eq!(every(Some("2026-11-30T12:00:00.100Z")), MIN_KEEP_ALIVE);
+        // Nonsense on this clock (past, far away, unreadable, none): as configured.
+        for nonsense in [
+            Some("2026-11-30T11:59:00Z"),
+            Some("2026-12-05T12:00:00Z"),
+            Some("soon"),
+            None,
+        ] {
+            assert_eq!(every(nonsense), Duration::from_secs(60), "{nonsense:?}");
+        }
+    }
+
+    #[test]
+    fn content_range_gives_the_first_byte_and_the_size() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(content_range(&h), None);
+        h.insert(
+            reqwest::header::CONTENT_RANGE,
+            "bytes 4096-9215/9216".parse().unwrap(),
+        );
+        assert_eq!(content_range(&h), Some((4096, 9216)));
+        h.insert(
+            reqwest::header::CONTENT_RANGE,
+            "bytes */9216".parse().unwrap(),
+        );
+        assert_eq!(content_range(&h), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn polls_of_one_file_are_spaced_by_the_interval() {
+        let mut pacer = Pacer::new(Duration::from_millis(150));
+        let start = Instant::now();
+        pacer.wait("a").await;
+        pacer.wait("b").await;
+        assert_eq!(start.elapsed(), Duration::ZERO, "other files do not wait");
+        pacer.wait("a").await;
+        assert_eq!(start.elapsed(), Duration::from_millis(150));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        pacer.wait("a").await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_millis(550),
+            "no wait when due"
+        );
     }
 
     #[test]

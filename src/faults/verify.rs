@@ -49,7 +49,7 @@ pub const EXPECTATION_IDS: &[(&str, &str)] = &[
     ),
     (
         "honours-retry-after",
-        "after a 503 or 429 with Retry-After: N, the client's next request waits N seconds",
+        "after a 503 or 429 with Retry-After: N, the client's retry of that operation waits N seconds",
     ),
     (
         "downloads-complete",
@@ -653,10 +653,11 @@ fn honours_retry_after(v: &View, _: &Expectations) -> Checked {
             Some(_) => v.line(j).user.as_deref() == user,
             None => v.session[j] == session,
         };
-        // A line that arrived before this one was not a reaction to it.
+        // The retry: the same operation again (giving up and cleaning up is no retry). A line
+        // that arrived before this one was not a reaction to it.
         let next = (i + 1..v.lines.len()).find(|&j| {
             let x = v.line(j);
-            is_request(x) && x.time_ms >= e.time_ms && same(j)
+            is_request(x) && x.op == e.op && x.time_ms >= e.time_ms && same(j)
         });
         let Some(j) = next else { continue };
         let gap = v.line(j).time_ms - e.time_ms;
@@ -1353,6 +1354,13 @@ mod tests {
         assert!(f
             .explanation
             .contains("came 1000 ms later, at least 5000 ms"));
+
+        // Giving up and cleaning up at once is no retry.
+        let mut r = Run::new();
+        r.call(Login, 200);
+        r.call(Create, 503).retry_after = Some(60);
+        r.call(Logout, 204);
+        assert!(outcome(&r.verify(&all()), "honours-retry-after").passed);
     }
 
     #[test]

@@ -191,6 +191,11 @@ impl futures_core::Stream for Once {
 fn apply_with_faults(state: &AppState, request: &Request, injected: &Injected) -> Applied {
     let engine = &state.engine;
     if let Some(answer) = &injected.answer {
+        // Journal who was refused, so verification can follow their retries.
+        let user = match &request.op {
+            Ok(Op::Login { user, .. }) => Some(user.clone()),
+            _ => request.token.as_deref().and_then(|t| engine.user_of(t)),
+        };
         let error = match answer {
             What::LoginExpired => {
                 if let Some(token) = &request.token {
@@ -207,7 +212,7 @@ fn apply_with_faults(state: &AppState, request: &Request, injected: &Injected) -
         };
         return Applied {
             result: Err(Rejection { error, status }),
-            user: None,
+            user,
         };
     }
     let op = request.op.as_ref().ok();
