@@ -4,6 +4,7 @@
 //! virtual clock, a byte-for-byte replayable record of a run. It is bounded in memory (the
 //! oldest lines go first, counted in `dropped`) and can be streamed to a file as JSON lines.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::sync::Mutex;
@@ -31,7 +32,7 @@ pub struct Entry {
     /// for a request no operation serves.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "op_name")]
     pub op: Option<OpName>,
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -68,6 +69,19 @@ pub struct Entry {
     pub range: Option<(u64, u64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+}
+
+/// A request method as the journal keeps it: the common ones without an allocation.
+pub fn method_name(m: &axum::http::Method) -> Cow<'static, str> {
+    use axum::http::Method;
+    match *m {
+        Method::GET => Cow::Borrowed("GET"),
+        Method::POST => Cow::Borrowed("POST"),
+        Method::DELETE => Cow::Borrowed("DELETE"),
+        Method::HEAD => Cow::Borrowed("HEAD"),
+        Method::PUT => Cow::Borrowed("PUT"),
+        _ => Cow::Owned(m.to_string()),
+    }
 }
 
 mod as_text {

@@ -205,7 +205,10 @@ impl Engine {
     /// Sessions that expired since the last call: (deadline, id), oldest first.
     pub fn take_expired(&self) -> Vec<(Timestamp, String)> {
         use std::sync::atomic::Ordering;
-        if !self.expired_pending.swap(false, Ordering::Relaxed) {
+        // A load first: the common case writes nothing, so cores do not fight over the line.
+        if !self.expired_pending.load(Ordering::Relaxed)
+            || !self.expired_pending.swap(false, Ordering::Relaxed)
+        {
             return Vec::new();
         }
         std::mem::take(&mut self.store().0.expired)

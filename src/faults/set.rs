@@ -4,6 +4,8 @@
 //! and a server with no faults pays one atomic load per request. Every probabilistic choice
 //! draws from one seeded random source, so a scenario replays exactly.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -59,11 +61,39 @@ struct Rule {
     fired: AtomicU64,
 }
 
+/// The rules of one operation: those aimed at one user or item are looked up by it, so they
+/// cost other requests nothing.
+#[derive(Debug, Default, Clone)]
+struct OpRules {
+    any: Vec<usize>,
+    by_user: HashMap<String, Vec<usize>>,
+    by_item: HashMap<String, Vec<usize>>,
+}
+
+impl OpRules {
+    /// The rules that may match a request of this user and item, in load order.
+    fn candidates(&self, user: Option<&str>, item: Option<&str>) -> Cow<'_, [usize]> {
+        let users = user.and_then(|u| self.by_user.get(u));
+        let items = item.and_then(|i| self.by_item.get(i));
+        match (users, items) {
+            (None, None) => Cow::Borrowed(&self.any),
+            (Some(v), None) | (None, Some(v)) if self.any.is_empty() => Cow::Borrowed(v),
+            _ => {
+                let mut all: Vec<usize> = self.any.clone();
+                all.extend(users.into_iter().flatten());
+                all.extend(items.into_iter().flatten());
+                all.sort_unstable();
+                Cow::Owned(all)
+            }
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Loaded {
     rules: Vec<Arc<Rule>>,
     /// Indexes into `rules`, by operation.
-    by_op: Vec<Vec<usize>>,
+    by_op: Vec<OpRules>,
     violations: Violations,
     needs_user: bool,
     needs_session: bool,
@@ -71,7 +101,7 @@ struct Loaded {
 
 impl Loaded {
     fn build(rules: Vec<Arc<Rule>>) -> Loaded {
-        let mut by_op = vec![Vec::new(); OpName::ALL.len()];
+        let mut by_op = vec![OpRules::default(); OpName::ALL.len()];
         let mut violations = Violations::default();
         let (mut needs_user, mut needs_session) = (false, false);
         for (i, r) in rules.iter().enumerate() {
@@ -88,7 +118,12 @@ impl Loaded {
                 &w.op
             };
             for op in ops {
-                by_op[*op as usize].push(i);
+                let rules = &mut by_op[*op as usize];
+                match (&w.user, &w.item) {
+                    (Some(u), _) => rules.by_user.entry(u.clone()).or_default().push(i),
+                    (None, Some(item)) => rules.by_item.entry(item.clone()).or_default().push(i),
+                    (None, None) => rules.any.push(i),
+                }
             }
         }
         Loaded {
@@ -234,7 +269,7 @@ impl Faults {
         let loaded = self.snapshot();
         let start = *self.start.lock().unwrap_or_else(|e| e.into_inner());
         let mut fired = Vec::new();
-        for &i in &loaded.by_op[p.op as usize] {
+        for &i in loaded.by_op[p.op as usize].candidates(p.user, p.item).iter() {
             let r = &loaded.rules[i];
             if !self.matches(r, p, start) {
                 continue;
@@ -405,6 +440,25 @@ mod tests {
         assert!(f.consult(&early).is_empty());
         early.now = Timestamp(1500);
         assert_eq!(f.consult(&early).len(), 1);
+    }
+
+    #[test]
+    fn rules_aimed_at_users_and_items_fire_in_load_order_with_the_rest() {
+        let f = Faults::new(0, Timestamp(0));
+        f.add(Fault::new(What::ExpireNow).on(OpName::Get).item("x"))
+            .unwrap();
+        f.add(Fault::new(What::ExpireNow).on(OpName::Get)).unwrap();
+        f.add(Fault::new(What::ExpireNow).on(OpName::Get).user("alice"))
+            .unwrap();
+        let mut p = point(OpName::Get);
+        let ids = |p: &Point<'_>| f.consult(p).iter().map(|x| x.id).collect::<Vec<_>>();
+        assert_eq!(ids(&p), [2]);
+        p.user = Some("alice");
+        assert_eq!(ids(&p), [2, 3]);
+        p.item = Some("x");
+        assert_eq!(ids(&p), [1, 2, 3]);
+        p.user = Some("bob");
+        assert_eq!(ids(&p), [1, 2]);
     }
 
     #[test]

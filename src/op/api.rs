@@ -29,7 +29,7 @@ fn decode_op(raw: &RawRequest<'_>) -> Request {
     };
     let q = Query(raw.query_pairs());
     let m = raw.method;
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let segs: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
     let named = |name: OpName, op| Request::of(FORM, name, op);
     match segs.as_slice() {
         ["session"] => match m {

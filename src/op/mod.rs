@@ -9,6 +9,7 @@
 pub mod api;
 pub mod rest;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -286,24 +287,24 @@ pub struct RawRequest<'a> {
     pub body: &'a [u8],
 }
 
-impl RawRequest<'_> {
+impl<'a> RawRequest<'a> {
     /// Query parameters, decoded (`?name` alone reads as `""`).
-    fn query_pairs(&self) -> Vec<(String, String)> {
+    fn query_pairs(&self) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
         self.query
-            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .map(|q| form_urlencoded::parse(q.as_bytes()).collect())
             .unwrap_or_default()
     }
 }
 
 /// The query of a request, read by name.
-struct Query(Vec<(String, String)>);
+struct Query<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
 
-impl Query {
+impl Query<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
     fn required(&self, name: &str) -> Result<String, Rejection> {
         self.get(name)
@@ -314,7 +315,7 @@ impl Query {
 
 /// The path's segments after `prefix`, percent-decoded; a segment that is not UTF-8 once
 /// decoded is refused in the form's own error body.
-fn segments(path: &str, prefix: &str) -> Option<Result<Vec<String>, Rejection>> {
+fn segments<'p>(path: &'p str, prefix: &str) -> Option<Result<Vec<Cow<'p, str>>, Rejection>> {
     let rest = path.strip_prefix(prefix)?;
     if rest.is_empty() {
         return Some(Ok(vec![]));
@@ -325,7 +326,6 @@ fn segments(path: &str, prefix: &str) -> Option<Result<Vec<String>, Rejection>> 
             .map(|s| {
                 percent_encoding::percent_decode_str(s)
                     .decode_utf8()
-                    .map(|c| c.into_owned())
                     .map_err(|_| {
                         request_errors::invalid_input(&format!(
                             "the path segment {s:?} is not valid percent-encoded UTF-8"

@@ -48,7 +48,7 @@ fn decode_op(raw: &RawRequest<'_>) -> Request {
     let action = q.get("~action");
     let m = raw.method;
     let body = raw.body;
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let segs: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
     let named = |name: OpName, op| Request::of(FORM, name, op);
     let not_allowed = || Request::unnamed(FORM, method_not_allowed(raw));
     match segs.as_slice() {

@@ -121,7 +121,7 @@ async fn download(
         time: arrived,
         form: Some(FormName::Content),
         op: Some(OpName::Download),
-        method: method.to_string(),
+        method: crate::journal::method_name(&method),
         path: format!("/cls/data/{token}/{file}"),
         session: s.engine.session_of_token(&token),
         file: Some(file.clone()),

@@ -106,7 +106,7 @@ async fn respond(
         time: arrived,
         form: Some(request.form.into()),
         op: request.name,
-        method: parts.method.to_string(),
+        method: crate::journal::method_name(&parts.method),
         path: parts.uri.path().to_string(),
         user: applied.user.clone(),
         session: match request.name {
