@@ -330,11 +330,11 @@ impl Engine {
     }
 
     /// `get`: the session's current model, in any state.
-    pub fn get(&self, _caller: &Caller, id: &str) -> Result<DownloadSessionModel, VapiError> {
+    pub fn get(&self, caller: &Caller, id: &str) -> Result<DownloadSessionModel, VapiError> {
         let (store, _) = self.store();
         let s = store
             .sessions
-            .get(id)
+            .get(&caller.user, id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let emit_id = self.config.emit_session_id || self.violates(Violation::SessionIdInGet);
         let version = if self.violates(Violation::InitialState) {
@@ -368,12 +368,12 @@ impl Engine {
     /// `keep_alive`: extend an ACTIVE session's life and optionally record progress.
     pub fn keep_alive(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         id: &str,
         progress: Option<i64>,
     ) -> Result<(), VapiError> {
         let (mut store, now) = self.store();
-        let s = match active(&mut store.sessions, id, "keep alive") {
+        let s = match active(&mut store.sessions, caller, id, "keep alive") {
             Err(e) => return self.refused(e),
             Ok(s) => s,
         };
@@ -392,14 +392,14 @@ impl Engine {
         } else {
             now.plus_millis(self.idle_ms())
         };
-        store.sessions.set_expiry(id, expires);
+        store.sessions.set_expiry(&caller.user, id, expires);
         Ok(())
     }
 
     /// `cancel`: ACTIVE → CANCELED; download URIs stop working.
-    pub fn cancel(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
+    pub fn cancel(&self, caller: &Caller, id: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        let s = match active(&mut store.sessions, id, "cancel") {
+        let s = match active(&mut store.sessions, caller, id, "cancel") {
             Err(e) => return self.refused(e),
             Ok(s) => s,
         };
@@ -408,9 +408,9 @@ impl Engine {
     }
 
     /// `fail`: ACTIVE → ERROR with the client's message (not localized).
-    pub fn fail(&self, _caller: &Caller, id: &str, message: &str) -> Result<(), VapiError> {
+    pub fn fail(&self, caller: &Caller, id: &str, message: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        let s = match active(&mut store.sessions, id, "fail") {
+        let s = match active(&mut store.sessions, caller, id, "fail") {
             Err(e) => return self.refused(e),
             Ok(s) => s,
         };
@@ -425,12 +425,12 @@ impl Engine {
     }
 
     /// `delete`: remove a session in any state.
-    pub fn delete(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
+    pub fn delete(&self, caller: &Caller, id: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        if self.violates(Violation::Delete) && store.sessions.get(id).is_some() {
+        if self.violates(Violation::Delete) && store.sessions.get(&caller.user, id).is_some() {
             return Ok(());
         }
-        match store.sessions.remove(id) {
+        match store.sessions.remove(&caller.user, id) {
             Some(_) => Ok(()),
             None => self.refused(errors::session_not_found(id)),
         }
@@ -460,20 +460,20 @@ impl Engine {
     // ---- downloadsession.File ----
 
     /// `File.list`: every file of the session's item with its status.
-    pub fn file_list(&self, _caller: &Caller, id: &str) -> Result<Vec<FileInfo>, VapiError> {
+    pub fn file_list(&self, caller: &Caller, id: &str) -> Result<Vec<FileInfo>, VapiError> {
         let (store, now) = self.store();
-        let Some(s) = store.sessions.get(id) else {
+        let Some(s) = store.sessions.get(&caller.user, id) else {
             return self.refused(errors::session_not_found(id)).map(|_| vec![]);
         };
         Ok(s.files.iter().map(|f| self.file_info(s, f, now)).collect())
     }
 
     /// `File.get`: one file's status; an unknown name is InvalidArgument.
-    pub fn file_get(&self, _caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
+    pub fn file_get(&self, caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
         let (store, now) = self.store();
         let s = store
             .sessions
-            .get(id)
+            .get(&caller.user, id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let pos = s
             .files
@@ -494,7 +494,7 @@ impl Engine {
     /// `File.prepare`: request preparation (HTTPS unless told otherwise); returns the status.
     pub fn file_prepare(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         id: &str,
         name: &str,
         endpoint_type: Option<EndpointType>,
@@ -503,7 +503,7 @@ impl Engine {
         let (mut store, now) = self.store();
         let s = store
             .sessions
-            .get_mut(id)
+            .get_mut(&caller.user, id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let pos = s
             .files
@@ -697,14 +697,16 @@ pub enum DownloadRefused {
     NotPrepared,
 }
 
-/// The session if it exists and is ACTIVE; NotFound or NotAllowedInCurrentState otherwise.
+/// The caller's session if it is ACTIVE; NotFound (also for another user's session) or
+/// NotAllowedInCurrentState otherwise.
 fn active<'a>(
     sessions: &'a mut SessionStore,
+    caller: &Caller,
     id: &str,
     operation: &str,
 ) -> Result<&'a mut Session, VapiError> {
     let s = sessions
-        .get_mut(id)
+        .get_mut(&caller.user, id)
         .ok_or_else(|| errors::session_not_found(id))?;
     if s.state != State::Active {
         return Err(errors::not_active(id, s.state, operation));
