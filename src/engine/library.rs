@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha1::{Digest, Sha1};
 
 use crate::model::{ChecksumAlgorithm, ItemModel, LibraryModel, LibraryType, Timestamp};
 
@@ -232,12 +231,12 @@ pub fn library_from_directory(dir: &Path) -> Result<Vec<LibrarySpec>, CatalogErr
     }])
 }
 
-/// A stable UUID-shaped id derived from a name.
+/// Namespace of the ids dlsim derives from names.
+const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x0a3c7d98_8d2e_4190_a258_3c7217702969);
+
+/// A stable id derived from a name: a version-5 UUID, so clients that parse ids accept it.
 pub fn derived_id(kind: &str, name: &str) -> String {
-    let digest = Sha1::digest(format!("dlsim:{kind}:{name}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    crate::ids::uuid_shaped(bytes)
+    crate::ids::uuid_v5(&ID_NAMESPACE, format!("{kind}:{name}").as_bytes())
 }
 
 /// Whether a file name is safe to serve and to put in a URI path segment.
@@ -494,12 +493,14 @@ mod tests {
     }
 
     #[test]
-    fn derived_ids_are_stable_and_uuid_shaped() {
+    fn derived_ids_are_stable_name_based_uuids() {
         let a = derived_id("item", "x");
         assert_eq!(a, derived_id("item", "x"));
         assert_ne!(a, derived_id("item", "y"));
-        assert_eq!(a.len(), 36);
-        assert_eq!(a.matches('-').count(), 4);
+        assert_ne!(a, derived_id("library", "x"));
+        let u = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(u.get_version(), Some(uuid::Version::Sha1), "{a}");
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{a}");
     }
 
     #[test]

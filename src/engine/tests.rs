@@ -315,3 +315,51 @@ fn direct_endpoints_read_nothing() {
     assert_eq!(f.status, PrepareStatus::Prepared);
     assert_eq!(reader.reads(), 0);
 }
+
+/// Whether `id` is an RFC 4122 UUID of version 4 (random) or 5 (name-based).
+fn is_rfc4122_v4_or_v5(id: &str) -> bool {
+    let Ok(u) = uuid::Uuid::parse_str(id) else {
+        return false;
+    };
+    u.get_variant() == uuid::Variant::RFC4122
+        && matches!(
+            u.get_version(),
+            Some(uuid::Version::Random | uuid::Version::Sha1)
+        )
+}
+
+#[test]
+fn every_id_the_engine_makes_is_an_rfc4122_uuid() {
+    let mut libraries = library::demo_library();
+    let mut named = libraries[0].clone();
+    named.id = None;
+    named.name = "named".into();
+    for it in &mut named.items {
+        it.id = None;
+    }
+    libraries.push(named);
+    let e = engine(EngineConfig {
+        libraries,
+        ..Default::default()
+    });
+    let me = caller("u");
+    let mut ids = vec![];
+    for lib in e.library_ids() {
+        let items = e.item_ids(&lib).unwrap();
+        for item in &items {
+            ids.push(e.create(&me, None, &spec(item)).unwrap());
+        }
+        ids.push(lib);
+        ids.extend(items);
+    }
+    assert_eq!(ids.len(), 2 * 5);
+    for id in &ids {
+        assert!(
+            is_rfc4122_v4_or_v5(id),
+            "{id} is not an RFC 4122 v4/v5 UUID"
+        );
+    }
+    // Ids given explicitly (the demo's, in the README) are kept as they are.
+    assert!(ids.contains(&DEMO_OVF_ITEM_ID.to_string()));
+    assert!(ids.contains(&DEMO_ISO_ITEM_ID.to_string()));
+}
