@@ -276,9 +276,12 @@ async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
     // A suffix range, and an unsatisfiable one.
     let (status, _, tail) = fetch(&http, uri, Some("bytes=-10")).await;
     assert_eq!((status, tail.as_slice()), (206, &whole[whole.len() - 10..]));
-    let (status, headers, _) = fetch(&http, uri, Some(&format!("bytes={size}-"))).await;
+    let (status, headers, body) = fetch(&http, uri, Some(&format!("bytes={size}-"))).await;
     assert_eq!(status, 416);
     assert_eq!(headers["content-range"], format!("bytes */{size}").as_str());
+    assert_eq!(headers["content-type"], "application/json");
+    let error: Value = serde_json::from_slice(&body).expect("a JSON error body");
+    common::assert_schema("api/error", &error);
 }
 
 #[tokio::test]

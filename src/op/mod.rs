@@ -309,7 +309,7 @@ impl Query {
 
 /// The path's segments after `prefix`, percent-decoded; a segment that is not UTF-8 once
 /// decoded is refused in the form's own error body.
-fn segments(path: &str, prefix: &str) -> Option<Result<Vec<String>, Rejection>> {
+pub(crate) fn segments(path: &str, prefix: &str) -> Option<Result<Vec<String>, Rejection>> {
     let rest = path.strip_prefix(prefix)?;
     if rest.is_empty() {
         return Some(Ok(vec![]));
