@@ -88,6 +88,10 @@ pub enum ItemSource {
 pub struct ItemFile {
     pub name: String,
     pub size: u64,
+    /// Directory items: the name of the regular file in the item's directory that holds the
+    /// bytes. A symlink inside the directory is resolved here, once, at load; serving opens
+    /// this name and never follows a link.
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -133,13 +137,17 @@ pub enum CatalogError {
     },
 }
 
+/// An item's files, each with its [`ItemFile::target`] when the item is a directory's.
+type FilesWithTargets = Vec<(FileSpec, Option<String>)>;
+
 /// The files of a directory-backed item: the listed ones (sizes read from disk), or every
-/// regular file in the directory. Each must be a regular file directly inside it.
+/// regular file in the directory. Each must be a regular file directly inside it; each comes
+/// with the name of the file that holds its bytes (see [`ItemFile::target`]).
 fn directory_files(
     item: &str,
     dir: &Path,
     listed: &[FileSpec],
-) -> Result<(ItemSource, Vec<FileSpec>), CatalogError> {
+) -> Result<(ItemSource, FilesWithTargets), CatalogError> {
     let io = |e: std::io::Error| CatalogError::Directory {
         path: dir.display().to_string(),
         message: e.to_string(),
@@ -177,13 +185,20 @@ fn directory_files(
         };
         let path = root.join(&name).canonicalize().map_err(|_| not_inside())?;
         let meta = std::fs::metadata(&path).map_err(io)?;
-        if path.parent() != Some(root.as_path()) || !meta.is_file() {
+        let target = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string);
+        if path.parent() != Some(root.as_path()) || !meta.is_file() || target.is_none() {
             return Err(not_inside());
         }
-        files.push(FileSpec {
-            name,
-            size: meta.len(),
-        });
+        files.push((
+            FileSpec {
+                name,
+                size: meta.len(),
+            },
+            target,
+        ));
     }
     Ok((ItemSource::Directory(root), files))
 }
@@ -282,11 +297,14 @@ impl Catalog {
                     ),
                 };
                 let (source, specs) = match &it.path {
-                    None => (ItemSource::Synthetic, it.files.clone()),
+                    None => (
+                        ItemSource::Synthetic,
+                        it.files.iter().map(|f| (f.clone(), None)).collect(),
+                    ),
                     Some(dir) => directory_files(&it.name, dir, &it.files)?,
                 };
                 let mut files: Vec<ItemFile> = Vec::new();
-                for f in &specs {
+                for (f, target) in specs {
                     if !is_safe_file_name(&f.name) {
                         return Err(CatalogError::UnsafeFileName {
                             item: it.name.clone(),
@@ -308,6 +326,7 @@ impl Catalog {
                     files.push(ItemFile {
                         name: f.name.clone(),
                         size: f.size,
+                        target,
                     });
                 }
                 item_ids.push(id.clone());

@@ -653,9 +653,15 @@ impl Engine {
     /// What serving (or reading) file `f` of session `s` needs.
     fn download_of(&self, s: &Session, f: &SessionFile) -> Option<Download> {
         let item = self.catalog.item(&s.item_id)?;
+        let target = item
+            .files
+            .iter()
+            .find(|i| i.name == f.name)
+            .and_then(|i| i.target.clone());
         Some(Download {
             item_id: s.item_id.clone(),
             file_name: f.name.clone(),
+            target,
             size: f.size,
             source: item.source.clone(),
             content_seed: self.config.content_seed,
@@ -676,6 +682,8 @@ impl Engine {
 pub struct Download {
     pub item_id: String,
     pub file_name: String,
+    /// Directory items: the file in the item's directory to read (see `ItemFile::target`).
+    pub target: Option<String>,
     pub size: u64,
     pub source: ItemSource,
     pub content_seed: u64,
