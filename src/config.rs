@@ -207,6 +207,23 @@ mod tests {
     }
 
     #[test]
+    fn unknown_privileges_are_refused_with_the_known_ones() {
+        let text = r#"
+            [[users]]
+            name = "alice@vsphere.local"
+            password = "secret"
+            privileges = ["ContentLibrary.DownloadSesion"]
+        "#;
+        let err = FileConfig::parse(text).unwrap_err();
+        assert!(err.contains("\"ContentLibrary.DownloadSesion\""), "{err}");
+        assert!(err.contains("ContentLibrary.DownloadSession"), "{err}");
+        assert!(err.contains("ContentLibrary.ReadStorage"), "{err}");
+        let known = text.replace("DownloadSesion", "DownloadSession");
+        let users = FileConfig::parse(&known).unwrap().users;
+        assert_eq!(users[0].privileges, ["ContentLibrary.DownloadSession"]);
+    }
+
+    #[test]
     fn unknown_keys_are_refused_with_their_name() {
         let err = FileConfig::parse("idle_timeout = 5").unwrap_err();
         assert!(err.contains("idle_timeout"), "{err}");

@@ -11,9 +11,17 @@ pub fn uuid_v4(bytes: [u8; 16]) -> String {
         .to_string()
 }
 
-/// A UUID-shaped string from 16 bytes as they are (for ids derived from names).
-pub fn uuid_shaped(bytes: [u8; 16]) -> String {
-    uuid::Uuid::from_bytes(bytes).to_string()
+/// A name-based (version-5, SHA-1) UUID string, as RFC 4122 §4.3 defines it. Computed with
+/// the `sha1` crate dlsim already uses: uuid's `v5` feature would pull in a second SHA-1.
+pub fn uuid_v5(namespace: &uuid::Uuid, name: &[u8]) -> String {
+    let mut h = sha1::Sha1::new();
+    h.update(namespace.as_bytes());
+    h.update(name);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&h.finalize()[..16]);
+    uuid::Builder::from_sha1_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// Everything but RFC 3986 unreserved characters is escaped.
@@ -67,7 +75,11 @@ mod tests {
     fn uuids() {
         let u = uuid_v4([0xff; 16]);
         assert_eq!(u, "ffffffff-ffff-4fff-bfff-ffffffffffff");
-        assert_eq!(uuid_shaped([0; 16]), "00000000-0000-0000-0000-000000000000");
+        // The RFC 4122 namespace-URL example, as Python's uuid.uuid5 computes it.
+        assert_eq!(
+            uuid_v5(&uuid::Uuid::NAMESPACE_URL, b"x"),
+            "4cd605e7-afa2-5360-b5b9-c5e9fb5c76f4"
+        );
     }
 
     #[test]

@@ -67,7 +67,7 @@ macro_rules! schema_table {
 schema_table![
     "common",
     // The scenario file format (TOML, validated as its JSON equivalent).
-    "scenario",
+    "dlsim/scenario",
     // /api: bare bodies, maps as JSON objects.
     "api/checksum_info",
     "api/download_session_model",

@@ -469,3 +469,78 @@ impl hyper::body::Body for EmptyChunked {
 fn futures_stream_body() -> reqwest::Body {
     reqwest::Body::wrap(EmptyChunked)
 }
+
+/// A path segment that is not UTF-8 once percent-decoded gets a 4xx JSON error in the form of
+/// its path, on the API routes and on the download route alike (never a plain-text rejection).
+#[rstest]
+#[case::api("/api/content/library/item/download-session/%ff%fe", "api")]
+#[case::rest(
+    "/rest/com/vmware/content/library/item/download-session/id:%ff%fe",
+    "rest"
+)]
+#[case::download_token("/cls/data/%ff%fe/x", "api")]
+#[case::download_file("/cls/data/0123456789abcdef0123456789abcdef/%ff%fe", "api")]
+#[tokio::test]
+async fn undecodable_path_segments_get_json_errors_in_the_paths_form(
+    #[case] path: &str,
+    #[case] form: &str,
+) {
+    let fake = Dlsim::start().await;
+    let url = format!("{}{path}", fake.base_url());
+    for method in [Method::GET, Method::HEAD, Method::POST] {
+        let r = reqwest::Client::new()
+            .request(method.clone(), &url)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").cloned();
+        let bytes = r.bytes().await.unwrap();
+        assert!((400..500).contains(&status), "{method} {path}: {status}");
+        assert_eq!(
+            ct.as_ref().and_then(|v| v.to_str().ok()),
+            Some("application/json"),
+            "{method} {path}"
+        );
+        if method == Method::HEAD {
+            continue;
+        }
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{path}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        common::assert_schema(&format!("{form}/error"), &body);
+    }
+}
+
+/// A chunked body that breaks HTTP framing is a bad request, not one over the size limit.
+#[tokio::test]
+async fn a_malformed_chunked_body_is_a_json_400() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let fake = Dlsim::start().await;
+    let addr = fake.base_url().trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(
+        b"POST /api/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\
+          Connection: close\r\n\r\nzz\r\n",
+    )
+    .await
+    .unwrap();
+    let mut answer = vec![];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        sock.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server answers")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(head.contains("content-type: application/json"), "{answer}");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    common::assert_schema("api/error", &body);
+    assert_eq!(body["error_type"], "INVALID_REQUEST");
+}

@@ -83,7 +83,7 @@ fn check_passes_against_dlsim_serve_and_writes_junit() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("PASSED: 60 passed, 0 failed, 0 skipped"),
+        stdout.contains("PASSED: 60 passed, 0 failed, 0 not reached, 0 skipped"),
         "{stdout}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("checking [api] lifecycle"));
@@ -148,5 +148,123 @@ fn unreachable_or_unusable_targets_exit_2() {
         String::from_utf8_lossy(&out.stderr).contains("cannot reach"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A directory library: one item per `(name, files)`, each file a few bytes.
+fn library(dir: &Path, items: &[(&str, &[&str])]) -> std::path::PathBuf {
+    let lib = dir.join("lib");
+    for (item, files) in items {
+        std::fs::create_dir_all(lib.join(item)).unwrap();
+        for f in *files {
+            std::fs::write(lib.join(item).join(f), format!("bytes of {f}")).unwrap();
+        }
+    }
+    lib
+}
+
+fn outcomes(report: &Value) -> Vec<(String, String)> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["rule"]["id"].as_str().unwrap().to_string(),
+                r["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_runner_picks_an_item_with_a_file_and_reaches_every_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path(), &[("a-empty", &[]), ("b-disk", &["disk.vmdk"])]);
+    let s = serve(
+        dir.path(),
+        &[
+            "--library",
+            lib.to_str().unwrap(),
+            "--tls",
+            "--virtual-clock",
+        ],
+    );
+    let out = check(
+        &s,
+        &["--insecure", "--strict", "--format", "json", "--quiet"],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let not_passed: Vec<_> = outcomes(&report)
+        .into_iter()
+        .filter(|(_, o)| o != "pass")
+        .collect();
+    assert_eq!(not_passed, vec![], "every rule is reached and passes");
+    assert_eq!(out.status.code(), Some(0));
+    for used in report["items"].as_array().unwrap() {
+        assert_eq!(used["name"], "b-disk", "{used}");
+        assert_eq!(used["files"], 1, "{used}");
+    }
+    assert_eq!(report["items"].as_array().unwrap().len(), 2, "one per form");
+
+    let out = check(&s, &["--insecure", "--quiet"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("b-disk"), "the report names the item: {text}");
+    assert!(
+        text.contains("MUST rules verified: 26 of 26 (api), 26 of 26 (rest)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn with_no_file_to_download_the_rules_that_need_one_are_not_reached_and_the_run_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = library(dir.path(), &[("a-empty", &[]), ("b-empty", &[])]);
+    let s = serve(
+        dir.path(),
+        &["--library", lib.to_str().unwrap(), "--virtual-clock"],
+    );
+    let out = check(&s, &["--format", "json", "--quiet"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a run that reached too little fails"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    let mut missed: Vec<String> = outcomes(&report)
+        .into_iter()
+        .filter(|(_, o)| o == "not_reached")
+        .map(|(id, _)| id)
+        .collect();
+    missed.dedup();
+    assert_eq!(
+        missed,
+        [
+            "schema.file-info",
+            "lifecycle.files-start-unprepared",
+            "lifecycle.prepare-forward-only",
+            "lifecycle.endpoint-only-when-prepared",
+            "content.size-and-checksum",
+            "content.thumbprint",
+        ]
+    );
+    // Only the file rules: the rest is still checked, and passes.
+    let rest: Vec<_> = outcomes(&report)
+        .into_iter()
+        .filter(|(id, o)| !missed.contains(id) && o != "pass")
+        .collect();
+    assert_eq!(rest, vec![]);
+
+    let out = check(&s, &["--strict", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL api   not reached"), "{text}");
+    assert!(text.contains("no library item has a file"), "{text}");
+    assert!(text.contains("FAILED: "), "{text}");
+    assert!(text.contains("12 not reached"), "{text}");
+    assert!(
+        text.contains("MUST rules verified: 21 of 26 (api), 21 of 26 (rest)"),
+        "{text}"
     );
 }

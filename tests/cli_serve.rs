@@ -3,10 +3,11 @@
 
 mod common;
 
+use std::io::Read;
 use std::process::Stdio;
 
 use common::forms::{Client, Form};
-use common::serve::{dlsim, terminate, wait_ready};
+use common::serve::{dlsim, terminate, wait_ready, ChildGuard};
 use common::tls::any_cert_client;
 
 use serde_json::Value;
@@ -44,7 +45,6 @@ async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
     let status = terminate(&mut child);
     assert!(status.success(), "graceful stop exits 0, got {status}");
     let mut stderr = String::new();
-    use std::io::Read;
     child
         .stderr
         .take()
@@ -115,6 +115,45 @@ fn bad_configuration_fails_fast_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a valid dlsim configuration"), "{err}");
     assert!(err.contains("idle_timeout"), "{err}");
+
+    // A misspelt privilege would leave the user without it: refused, naming the known ones.
+    std::fs::write(
+        &config,
+        "[[users]]\nname = \"ci\"\npassword = \"p\"\nprivileges = [\"ContentLibrary.DownloadSesion\"]\n",
+    )
+    .unwrap();
+    let child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = ChildGuard(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dlsim serve started with a misspelt privilege"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    };
+    assert!(!status.success());
+    let mut err = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("ContentLibrary.DownloadSesion"), "{err}");
+    assert!(
+        err.contains("ContentLibrary.DownloadSession, ContentLibrary.ReadStorage"),
+        "{err}"
+    );
 
     let out = dlsim()
         .args(["serve", "--config", "/nonexistent/dlsim.toml"])

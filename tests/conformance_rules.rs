@@ -58,6 +58,11 @@ async fn prove(v: Violation) {
     let r = check(&fake).await;
     let text = report::text(&r, true);
     assert_eq!(r.failed_rules(), [v.rule()], "{text}");
+    assert_eq!(
+        r.count(Outcome::NotReached),
+        0,
+        "every other rule was reached: {text}"
+    );
     for form in [Form::Api, Form::Rest] {
         let res = r
             .results

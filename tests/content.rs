@@ -276,9 +276,12 @@ async fn range_resumption_gives_identical_bytes_and_completes_the_checksum() {
     // A suffix range, and an unsatisfiable one.
     let (status, _, tail) = fetch(&http, uri, Some("bytes=-10")).await;
     assert_eq!((status, tail.as_slice()), (206, &whole[whole.len() - 10..]));
-    let (status, headers, _) = fetch(&http, uri, Some(&format!("bytes={size}-"))).await;
+    let (status, headers, body) = fetch(&http, uri, Some(&format!("bytes={size}-"))).await;
     assert_eq!(status, 416);
     assert_eq!(headers["content-range"], format!("bytes */{size}").as_str());
+    assert_eq!(headers["content-type"], "application/json");
+    let error: Value = serde_json::from_slice(&body).expect("a JSON error body");
+    common::assert_schema("api/error", &error);
 }
 
 #[tokio::test]
@@ -430,6 +433,85 @@ fn a_symlink_out_of_the_library_is_refused_at_load() {
     let specs = library_from_directory(&lib).unwrap();
     let err = Catalog::new(&specs, dlsim::model::Timestamp(0)).unwrap_err();
     assert!(matches!(err, CatalogError::NotInDirectory { .. }), "{err}");
+}
+
+/// Files of a directory library replaced after start by a symlink leading outside (or whose
+/// item directory was) are never read: not by the download, not by the prepare-time read. A
+/// symlink inside the library that was there at load keeps serving its target.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_swapped_for_a_symlink_after_start_is_never_served() {
+    use std::os::unix::fs::symlink;
+    let root = tempfile::tempdir().unwrap();
+    let (lib, outside) = (root.path().join("lib"), root.path().join("outside"));
+    std::fs::create_dir_all(lib.join("item")).unwrap();
+    std::fs::create_dir_all(lib.join("other")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let secret = b"top secret ".repeat(1000);
+    for name in ["a.iso", "b.iso", "c.iso"] {
+        std::fs::write(outside.join(name), &secret).unwrap();
+    }
+    let own = vec![7u8; 4096];
+    for name in ["a.iso", "b.iso", "d.iso"] {
+        std::fs::write(lib.join("item").join(name), &own).unwrap();
+    }
+    std::fs::write(lib.join("other/c.iso"), &own).unwrap();
+    symlink("d.iso", lib.join("item/alias.iso")).unwrap();
+    let fake = Dlsim::builder()
+        .real_clock()
+        .library_dir(&lib)
+        .start()
+        .await;
+    let c = Client::logged_in(&fake, Form::Api).await;
+    let lib_id = c.libraries().await.first();
+    let items = c.items(&lib_id).await.ok().as_array().unwrap().clone();
+    let (item, other) = (items[0].as_str().unwrap(), items[1].as_str().unwrap());
+    assert_eq!(c.item(item).await.ok()["name"], "item");
+    let id = c.create(item, None).await.string();
+    let uri_of = |info: &Value| {
+        info["download_endpoint"]["uri"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let assert_refused = |status: u16, headers: &reqwest::header::HeaderMap, body: &[u8]| {
+        assert_eq!(status, 404);
+        assert_eq!(headers["content-type"], "application/json");
+        assert!(!String::from_utf8_lossy(body).contains("top secret"));
+    };
+
+    // Prepared, then swapped: the download refuses it.
+    c.prepare(&id, "a.iso", None).await.ok();
+    let (info, _) = settle(&c, &id, "a.iso").await;
+    assert_eq!(info["status"], "PREPARED");
+    std::fs::remove_file(lib.join("item/a.iso")).unwrap();
+    symlink(outside.join("a.iso"), lib.join("item/a.iso")).unwrap();
+    let (status, headers, body) = fetch(&c.http, &uri_of(&info), None).await;
+    assert_refused(status, &headers, &body);
+
+    // Swapped, then prepared: the prepare-time read refuses it.
+    std::fs::remove_file(lib.join("item/b.iso")).unwrap();
+    symlink(outside.join("b.iso"), lib.join("item/b.iso")).unwrap();
+    c.prepare(&id, "b.iso", None).await.ok();
+    let (info, _) = settle(&c, &id, "b.iso").await;
+    assert_eq!(info["status"], "ERROR", "{info}");
+    assert!(info.get("download_endpoint").is_none());
+
+    // A symlink inside the library from load time serves its target.
+    c.prepare(&id, "alias.iso", None).await.ok();
+    let (info, _) = settle(&c, &id, "alias.iso").await;
+    let (status, _, body) = fetch(&c.http, &uri_of(&info), None).await;
+    assert_eq!((status, body == own), (200, true));
+
+    // An item directory swapped for a symlink to a look-alike outside is refused too.
+    let other_id = c.create(other, None).await.string();
+    c.prepare(&other_id, "c.iso", None).await.ok();
+    let (info, _) = settle(&c, &other_id, "c.iso").await;
+    assert_eq!(info["status"], "PREPARED");
+    std::fs::rename(lib.join("other"), root.path().join("moved")).unwrap();
+    symlink(&outside, lib.join("other")).unwrap();
+    let (status, headers, body) = fetch(&c.http, &uri_of(&info), None).await;
+    assert_refused(status, &headers, &body);
 }
 
 #[tokio::test]

@@ -210,3 +210,62 @@ async fn a_session_made_through_one_form_is_seen_through_the_other() {
     api.cancel(&id).await.done();
     assert_eq!(rest.get(&id).await.ok()["state"], "CANCELED");
 }
+
+/// A second user gets NOT_FOUND for every operation on the first user's session, with the very
+/// body a session that does not exist gets (so ids cannot be probed), and changes nothing.
+#[rstest]
+#[case::api(Form::Api)]
+#[case::rest(Form::Rest)]
+#[tokio::test]
+async fn another_user_cannot_see_or_touch_a_session(#[case] form: Form) {
+    let fake = Dlsim::start().await;
+    let owner = Client::logged_in(&fake, form).await;
+    let mut other = Client::new(form, fake.base_url());
+    other.login("operator@vsphere.local", "VMware1!").await.ok();
+    let token = "0f8fad5b-d9cb-469f-a165-70867728950e";
+    let id = owner.create(OVF_ITEM, Some(token)).await.string();
+    const MISSING: &str = "3b241101-e2bb-4255-8caf-4136c566a962";
+    let file = "photon-5.mf";
+
+    macro_rules! same_as_missing {
+        ($call:ident $(, $arg:expr)*) => {{
+            let theirs = other.$call(&id $(, $arg)*).await;
+            let missing = other.$call(MISSING $(, $arg)*).await;
+            assert_eq!(
+                (theirs.status, theirs.err()),
+                (404, "NOT_FOUND"),
+                "{} on another user's session",
+                stringify!($call)
+            );
+            let body = |o: &common::forms::Out, id: &str| {
+                o.raw.as_ref().unwrap().to_string().replace(id, "<id>")
+            };
+            assert_eq!(body(&theirs, &id), body(&missing, MISSING), "{}", stringify!($call));
+        }};
+    }
+    same_as_missing!(get);
+    same_as_missing!(file_list);
+    same_as_missing!(file_get, file);
+    same_as_missing!(prepare, file, None);
+    same_as_missing!(keep_alive, Some(50));
+    same_as_missing!(cancel);
+    same_as_missing!(fail, "not mine");
+    same_as_missing!(delete);
+    assert_eq!(other.list(None).await.ok(), &json!([]));
+    assert_eq!(other.list(Some(OVF_ITEM)).await.ok(), &json!([]));
+    // The same client token from another user makes that user's own session.
+    let theirs = other.create(OVF_ITEM, Some(token)).await.string();
+    assert_ne!(theirs, id);
+    assert_eq!(other.list(None).await.ok(), &json!([theirs]));
+
+    // The owner's session is as it was.
+    let s = owner.get(&id).await;
+    assert_eq!(s.ok()["state"], "ACTIVE");
+    assert_eq!(s.ok()["client_progress"], 0);
+    let files = owner.file_list(&id).await;
+    for f in files.ok().as_array().unwrap() {
+        assert_eq!(f["status"], "UNPREPARED", "{f}");
+    }
+    assert_eq!(owner.list(None).await.ok(), &json!([id]));
+    owner.delete(&id).await.done();
+}

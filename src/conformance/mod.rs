@@ -96,11 +96,15 @@ pub enum CheckError {
     Unreachable(String),
 }
 
+/// A rule's verdict in one form. A rule the run never got to check is `NotReached`: it fails
+/// the run like a failure (whatever the level), so a run that checked little cannot pass.
+/// `Skip` is only for rules that do not apply to this endpoint or run (plain HTTP, no --slow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Pass,
     Fail,
+    NotReached,
     Skip,
 }
 
@@ -125,22 +129,46 @@ pub struct RuleResult {
     pub skip_reason: Option<String>,
 }
 
+/// The library item a form's run exercised, and how many files it has.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemUsed {
+    pub form: Form,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub files: usize,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub target: String,
     pub forms: Vec<Form>,
     pub seconds: f64,
+    /// The item each form's run used (none when discovery failed).
+    pub items: Vec<ItemUsed>,
     pub results: Vec<RuleResult>,
     /// Sessions the run created and deleted again.
     pub sessions_cleaned: usize,
 }
 
 impl Report {
-    /// Whether the run passes: every MUST rule (and with `strict`, every SHOULD rule) holds.
+    /// Whether the run passes: every rule was reached, and every MUST rule (with `strict`,
+    /// every SHOULD rule too) holds.
     pub fn passed(&self, strict: bool) -> bool {
-        self.results
+        self.results.iter().all(|r| match r.outcome {
+            Outcome::Pass | Outcome::Skip => true,
+            Outcome::NotReached => false,
+            Outcome::Fail => r.rule.level == Level::Should && !strict,
+        })
+    }
+    /// How many MUST rules were verified (passed) in `form`, of how many apply to it.
+    pub fn must_verified(&self, form: Form) -> (usize, usize) {
+        let must = self
+            .results
             .iter()
-            .all(|r| r.outcome != Outcome::Fail || (r.rule.level == Level::Should && !strict))
+            .filter(|r| r.form == form && r.rule.level == Level::Must);
+        let total = must.clone().count();
+        (must.filter(|r| r.outcome == Outcome::Pass).count(), total)
     }
     /// The ids of the rules that failed in any form.
     pub fn failed_rules(&self) -> Vec<&str> {
@@ -164,6 +192,7 @@ impl Report {
 pub(crate) struct Checker {
     acc: BTreeMap<(String, Form), (u32, Vec<Failure>)>,
     skips: BTreeMap<(String, Form), String>,
+    missed: BTreeMap<(String, Form), String>,
 }
 
 impl Checker {
@@ -183,6 +212,13 @@ impl Checker {
             .or_insert_with(|| reason.to_string());
     }
 
+    /// The rule could not be checked, for `reason`: the run fails (see [`Outcome::NotReached`]).
+    pub fn not_reached(&mut self, rule: &str, form: Form, reason: &str) {
+        self.missed
+            .entry((rule.to_string(), form))
+            .or_insert_with(|| reason.to_string());
+    }
+
     fn results(mut self, forms: &[Form]) -> Vec<RuleResult> {
         let mut out = vec![];
         for rule in catalog::rules() {
@@ -191,19 +227,23 @@ impl Checker {
                     continue;
                 }
                 let key = (rule.id.clone(), *form);
-                let (checks, failures) = self.acc.remove(&key).unwrap_or_default();
-                let outcome = if !failures.is_empty() {
-                    Outcome::Fail
+                let (checks, mut failures) = self.acc.remove(&key).unwrap_or_default();
+                let missed = self.missed.remove(&key);
+                let skip = self.skips.remove(&key);
+                let (outcome, skip_reason) = if !failures.is_empty() {
+                    (Outcome::Fail, None)
                 } else if checks > 0 {
-                    Outcome::Pass
+                    (Outcome::Pass, None)
+                } else if let (None, Some(why)) = (&missed, skip) {
+                    (Outcome::Skip, Some(why))
                 } else {
-                    Outcome::Skip
+                    let why = missed.unwrap_or_else(|| "an earlier step failed".to_string());
+                    failures.push(Failure {
+                        message: format!("not reached: {why}"),
+                        evidence: None,
+                    });
+                    (Outcome::NotReached, None)
                 };
-                let skip_reason = (outcome == Outcome::Skip).then(|| {
-                    self.skips
-                        .remove(&key)
-                        .unwrap_or_else(|| "not reached (an earlier step failed)".to_string())
-                });
                 out.push(RuleResult {
                     rule: rule.clone(),
                     form: *form,
@@ -254,11 +294,12 @@ pub async fn run_until(
     if let Some(why) = runner.unreachable.take() {
         return Err(CheckError::Unreachable(why));
     }
-    let (checker, forms) = runner.finish();
+    let (checker, forms, items) = runner.finish();
     Ok(Report {
         target: root,
         forms: forms.clone(),
         seconds: started.elapsed().as_secs_f64(),
+        items,
         results: checker.results(&forms),
         sessions_cleaned: cleaned,
     })

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::target::{Exchange, Target};
-use super::{CheckError, CheckOptions, Checker, Form};
+use super::{CheckError, CheckOptions, Checker, Form, ItemUsed};
 use crate::client::api::Http;
 use crate::client::tls::{Pin, Thumbprint};
 use crate::client::TlsPolicy;
@@ -17,6 +17,17 @@ const NO_SUCH_FILE: &str = "dlsim-check-no-such-file.vmdk";
 const NO_SUCH_ITEM: &str = "dlsim-check-no-such-item";
 const NO_SUCH_SESSION: &str = "9b1f3c52-7d4e-4a61-8f0b-2c5d6e7f8a9b";
 const FAIL_MESSAGE: &str = "dlsim check: simulated client failure";
+/// How many items discovery looks into for one with a file.
+const MAX_PROBED_ITEMS: usize = 20;
+/// The rules that can only be checked on a file of the item.
+const FILE_RULES: &[&str] = &[
+    "schema.file-info",
+    "lifecycle.files-start-unprepared",
+    "lifecycle.prepare-forward-only",
+    "lifecycle.endpoint-only-when-prepared",
+    "content.size-and-checksum",
+    "content.thumbprint",
+];
 
 pub struct Runner {
     opts: CheckOptions,
@@ -33,6 +44,8 @@ pub struct Runner {
     stop: Stop,
     /// Logins to close once the sessions are cleaned up.
     logins: Vec<(Form, String)>,
+    /// The item each form's run exercised.
+    items: Vec<ItemUsed>,
     /// Set when the endpoint cannot be reached at all.
     pub unreachable: Option<String>,
 }
@@ -88,6 +101,7 @@ impl Runner {
             forms: opts.forms.clone(),
             stop: Stop::default(),
             logins: vec![],
+            items: vec![],
             unreachable: None,
         })
     }
@@ -96,8 +110,8 @@ impl Runner {
         self.stop.clone()
     }
 
-    pub fn finish(self) -> (Checker, Vec<Form>) {
-        (self.checker, self.forms)
+    pub fn finish(self) -> (Checker, Vec<Form>, Vec<ItemUsed>) {
+        (self.checker, self.forms, self.items)
     }
 
     /// Delete every session the run created that still exists (also after a failure or an
@@ -413,19 +427,33 @@ impl Runner {
             );
             items.extend(strings(its.value(form)));
         }
-        let item = match (&self.opts.item, items.first()) {
-            (Some(i), _) => i.clone(),
-            (None, Some(i)) => i.clone(),
-            (None, None) => {
-                self.fail(
-                    "schema.library",
-                    form,
-                    "no library item found to download; give one with --item".into(),
-                    Some(&libs),
-                );
+        let candidates = match &self.opts.item {
+            Some(i) => vec![i.clone()],
+            None => items.clone(),
+        };
+        if candidates.is_empty() {
+            self.fail(
+                "schema.library",
+                form,
+                "no library item found to download; give one with --item".into(),
+                Some(&libs),
+            );
+            return None;
+        }
+        // The first item with a file to download, else the first item (the file rules then
+        // cannot be reached, and the run fails).
+        let mut chosen = None;
+        for it in candidates.iter().take(MAX_PROBED_ITEMS) {
+            if self.stop.stopped() {
                 return None;
             }
-        };
+            let files = self.count_files(t, it).await;
+            if files > 0 {
+                chosen = Some((it.clone(), files));
+                break;
+            }
+        }
+        let (item, files) = chosen.unwrap_or_else(|| (candidates[0].clone(), 0));
         let other = items.iter().find(|i| **i != item).cloned();
         let m = t.item(&item).await;
         self.observe(form, &m);
@@ -436,12 +464,34 @@ impl Runner {
             "api/item_model",
             "rest/value_item_model",
         );
-        let version = m
-            .value(form)
-            .and_then(|v| v.get("content_version"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        Some((item, other, version))
+        let field = |name: &str| {
+            m.value(form)
+                .and_then(|v| v.get(name))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        self.items.push(ItemUsed {
+            form,
+            id: item.clone(),
+            name: field("name"),
+            files,
+        });
+        Some((item, other, field("content_version")))
+    }
+
+    /// How many files a session on `item` lists (0 when it cannot be told).
+    async fn count_files(&mut self, t: &Target, item: &str) -> usize {
+        let (_, Some(id)) = self.create(t, item, None).await else {
+            return 0;
+        };
+        let fl = t.file_list(&id).await;
+        self.observe(t.form, &fl);
+        let files = fl
+            .value(t.form)
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        self.delete(t, &id).await;
+        files
     }
 
     async fn get_model(&mut self, t: &Target, id: &str) -> (Exchange, Option<Value>) {
@@ -561,96 +611,27 @@ impl Runner {
             self.endpoint_rule(form, f, &fl);
         }
         // The smallest file is the one downloaded.
-        let Some(name) = files
+        let name = files
             .iter()
             .min_by_key(|f| f.get("size").and_then(Value::as_u64).unwrap_or(u64::MAX))
             .and_then(|f| f.get("name").and_then(Value::as_str))
-            .map(str::to_string)
-        else {
-            self.checker
-                .skip("content.size-and-checksum", form, "the item has no files");
-            return;
-        };
-
-        // Prepare and poll: statuses only move forward.
-        let p = t.prepare(&id, &name).await;
-        self.observe(form, &p);
-        self.schema(
-            "schema.file-info",
-            form,
-            &p,
-            "api/file_info",
-            "rest/value_file_info",
-        );
-        let mut statuses = vec![];
-        let mut last = None;
-        if let Some(f) = p.ok().then(|| p.value(form).cloned()).flatten() {
-            self.endpoint_rule(form, &f, &p);
-            statuses.push(f["status"].as_str().unwrap_or("").to_string());
-            last = Some(f);
-        }
-        let deadline = Instant::now() + self.opts.prepare_timeout;
-        loop {
-            let done = statuses
-                .last()
-                .is_some_and(|s| s == "PREPARED" || s == "ERROR");
-            if done || Instant::now() > deadline {
-                break;
-            }
-            if !self.stop.sleep(self.opts.poll_interval).await {
-                return;
-            }
-            let (_, f) = self.file_get(t, &id, &name).await;
-            let Some(f) = f else { break };
-            statuses.push(f["status"].as_str().unwrap_or("").to_string());
-            last = Some(f);
-        }
-        // Once more after PREPARED: it must stay PREPARED.
-        let (after_e, after) = self.file_get(t, &id, &name).await;
-        if let Some(f) = &after {
-            statuses.push(f["status"].as_str().unwrap_or("").to_string());
-            if f["status"] == "PREPARED" {
-                last = Some(f.clone());
-            }
-        }
-        let rank = |s: &str| match s {
-            "UNPREPARED" => 0,
-            "PREPARE_REQUESTED" => 1,
-            "PREPARING" => 2,
-            "PREPARED" | "ERROR" => 3,
-            _ => -1,
-        };
-        let forward = statuses
-            .windows(2)
-            .all(|w| rank(&w[0]) <= rank(&w[1]) && rank(&w[1]) >= 0);
-        self.check(
-            "lifecycle.prepare-forward-only",
-            form,
-            forward,
-            || format!("file {name} went through {}", statuses.join(" → ")),
-            Some(&after_e),
-        );
-
-        // Download it whole; then size, checksum and thumbprint.
-        let uri = last
-            .as_ref()
-            .filter(|f| f["status"] == "PREPARED")
-            .and_then(|f| f["download_endpoint"]["uri"].as_str())
             .map(str::to_string);
-        match &uri {
-            Some(uri) => {
-                self.content(t, &id, &name, uri, last.as_ref().unwrap_or(&Value::Null))
-                    .await
-            }
+        let uri = match &name {
+            Some(name) => self.file_probe(t, &id, name).await,
             None => {
-                self.checker.skip(
-                    "content.size-and-checksum",
-                    form,
-                    "the file never became PREPARED",
-                );
-                self.checker
-                    .skip("content.thumbprint", form, "the file never became PREPARED");
+                let why = if self.opts.item.is_some() {
+                    "the item given with --item has no files"
+                } else {
+                    "no library item has a file (give one with --item)"
+                };
+                for rule in FILE_RULES {
+                    self.checker.not_reached(rule, form, why);
+                }
+                None
             }
+        };
+        if self.stop.stopped() {
+            return;
         }
 
         // keep_alive: progress reflected, expiration never backwards.
@@ -736,6 +717,90 @@ impl Runner {
         let g = t.get(&id).await;
         self.observe(form, &g);
         self.expect_error("lifecycle.delete", form, &g, 404, "NOT_FOUND");
+    }
+
+    /// Prepare file `name` of session `id`, poll it to PREPARED, download it and check what
+    /// is reported about it; returns its download URI once PREPARED.
+    async fn file_probe(&mut self, t: &Target, id: &str, name: &str) -> Option<String> {
+        let form = t.form;
+        // Prepare and poll: statuses only move forward.
+        let p = t.prepare(id, name).await;
+        self.observe(form, &p);
+        self.schema(
+            "schema.file-info",
+            form,
+            &p,
+            "api/file_info",
+            "rest/value_file_info",
+        );
+        let mut statuses = vec![];
+        let mut last = None;
+        if let Some(f) = p.ok().then(|| p.value(form).cloned()).flatten() {
+            self.endpoint_rule(form, &f, &p);
+            statuses.push(f["status"].as_str().unwrap_or("").to_string());
+            last = Some(f);
+        }
+        let deadline = Instant::now() + self.opts.prepare_timeout;
+        loop {
+            let done = statuses
+                .last()
+                .is_some_and(|s| s == "PREPARED" || s == "ERROR");
+            if done || Instant::now() > deadline {
+                break;
+            }
+            if !self.stop.sleep(self.opts.poll_interval).await {
+                return None;
+            }
+            let (_, f) = self.file_get(t, id, name).await;
+            let Some(f) = f else { break };
+            statuses.push(f["status"].as_str().unwrap_or("").to_string());
+            last = Some(f);
+        }
+        // Once more after PREPARED: it must stay PREPARED.
+        let (after_e, after) = self.file_get(t, id, name).await;
+        if let Some(f) = &after {
+            statuses.push(f["status"].as_str().unwrap_or("").to_string());
+            if f["status"] == "PREPARED" {
+                last = Some(f.clone());
+            }
+        }
+        let rank = |s: &str| match s {
+            "UNPREPARED" => 0,
+            "PREPARE_REQUESTED" => 1,
+            "PREPARING" => 2,
+            "PREPARED" | "ERROR" => 3,
+            _ => -1,
+        };
+        let forward = statuses
+            .windows(2)
+            .all(|w| rank(&w[0]) <= rank(&w[1]) && rank(&w[1]) >= 0);
+        self.check(
+            "lifecycle.prepare-forward-only",
+            form,
+            forward,
+            || format!("file {name} went through {}", statuses.join(" → ")),
+            Some(&after_e),
+        );
+
+        // Download it whole; then size, checksum and thumbprint.
+        let uri = last
+            .as_ref()
+            .filter(|f| f["status"] == "PREPARED")
+            .and_then(|f| f["download_endpoint"]["uri"].as_str())
+            .map(str::to_string);
+        match &uri {
+            Some(uri) => {
+                self.content(t, id, name, uri, last.as_ref().unwrap_or(&Value::Null))
+                    .await
+            }
+            None => {
+                for rule in ["content.size-and-checksum", "content.thumbprint"] {
+                    self.checker
+                        .not_reached(rule, form, "the file never became PREPARED");
+                }
+            }
+        }
+        uri
     }
 
     fn expiry_not_backwards(
@@ -1012,7 +1077,7 @@ impl Runner {
                 .and_then(|c| c["now"].as_str().and_then(parse));
             let wait = now.map(|n| (expires - n).whole_milliseconds().max(0) as u64 + 1_000);
             if !t.dlsim_advance(wait.unwrap_or(0)).await {
-                self.checker.skip(
+                self.checker.not_reached(
                     "lifecycle.expiry",
                     form,
                     "the dlsim clock could not be moved",

@@ -15,6 +15,15 @@ pub fn text(r: &Report, strict: bool) -> String {
         r.target,
         forms.join(", ")
     );
+    for u in &r.items {
+        let files = match u.files {
+            0 => "no files: no library item has a file".to_string(),
+            1 => "1 file".to_string(),
+            n => format!("{n} files"),
+        };
+        let name = u.name.as_deref().unwrap_or("(no name)");
+        let _ = writeln!(out, "item ({}): {name} {} ({files})", u.form.name(), u.id);
+    }
     let _ = writeln!(out);
     let mut current = "";
     for res in &r.results {
@@ -28,12 +37,13 @@ pub fn text(r: &Report, strict: bool) -> String {
         }
         let mark = match res.outcome {
             Outcome::Pass => "pass",
-            Outcome::Fail => "FAIL",
+            Outcome::Fail | Outcome::NotReached => "FAIL",
             Outcome::Skip => "skip",
         };
         let detail = match res.outcome {
             Outcome::Pass => format!("{} check(s)", res.checks),
             Outcome::Fail => format!("{} of {} check(s) failed", res.failures.len(), res.checks),
+            Outcome::NotReached => "not reached".to_string(),
             Outcome::Skip => res.skip_reason.clone().unwrap_or_default(),
         };
         let _ = writeln!(out, "  {mark} {:<5} {detail}", res.form.name());
@@ -51,7 +61,7 @@ pub fn text(r: &Report, strict: bool) -> String {
                 );
             }
         }
-        if res.outcome == Outcome::Fail {
+        if matches!(res.outcome, Outcome::Fail | Outcome::NotReached) {
             let _ = writeln!(out, "       ({})", res.rule.reference);
         }
     }
@@ -60,15 +70,26 @@ pub fn text(r: &Report, strict: bool) -> String {
     out
 }
 
-/// The one-line verdict: counts, time, sessions cleaned up.
+/// The one-line verdict: counts, time, how many MUST rules were verified, sessions cleaned up.
 pub fn summary(r: &Report, strict: bool) -> String {
     let verdict = if r.passed(strict) { "PASSED" } else { "FAILED" };
+    let verified: Vec<String> = r
+        .forms
+        .iter()
+        .map(|f| {
+            let (n, of) = r.must_verified(*f);
+            format!("{n} of {of} ({})", f.name())
+        })
+        .collect();
     format!(
-        "{verdict}: {} passed, {} failed, {} skipped in {:.2} s; {} session(s) cleaned up{}",
+        "{verdict}: {} passed, {} failed, {} not reached, {} skipped in {:.2} s; \
+         MUST rules verified: {}; {} session(s) cleaned up{}",
         r.count(Outcome::Pass),
         r.count(Outcome::Fail),
+        r.count(Outcome::NotReached),
         r.count(Outcome::Skip),
         r.seconds,
+        verified.join(", "),
         r.sessions_cleaned,
         if strict {
             " (strict: SHOULD rules count)"
@@ -103,10 +124,13 @@ fn esc(s: &str) -> String {
 }
 
 /// JUnit XML. A failed SHOULD rule is a failure only with `strict`; otherwise it is reported
-/// as skipped with the failure in its message, so CI shows it without failing the build.
+/// as skipped with the failure in its message, so CI shows it without failing the build. A
+/// rule not reached is always a failure.
 pub fn junit(r: &Report, strict: bool) -> String {
-    let counted_fail = |x: &RuleResult| {
-        x.outcome == Outcome::Fail && (strict || x.rule.level == super::Level::Must)
+    let counted_fail = |x: &RuleResult| match x.outcome {
+        Outcome::NotReached => true,
+        Outcome::Fail => strict || x.rule.level == super::Level::Must,
+        Outcome::Pass | Outcome::Skip => false,
     };
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let fails = r.results.iter().filter(|x| counted_fail(x)).count();
@@ -161,7 +185,7 @@ pub fn junit(r: &Report, strict: bool) -> String {
             };
             match c.outcome {
                 Outcome::Pass => out.push_str("/>\n"),
-                Outcome::Fail if counted_fail(c) => {
+                Outcome::Fail | Outcome::NotReached if counted_fail(c) => {
                     let first = c.failures.first().map(|f| f.message.as_str()).unwrap_or("");
                     let _ = write!(
                         out,
@@ -171,7 +195,7 @@ pub fn junit(r: &Report, strict: bool) -> String {
                         esc(&details())
                     );
                 }
-                Outcome::Fail => {
+                Outcome::Fail | Outcome::NotReached => {
                     let first = c.failures.first().map(|f| f.message.as_str()).unwrap_or("");
                     let _ = write!(
                         out,

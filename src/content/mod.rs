@@ -10,6 +10,10 @@
 //! download. Instead the content plane is the engine's [`Preparer`]: a prepare request reads
 //! the file once, on its own thread, as vCenter's preparation transfer does, and the result is
 //! shared by every session that prepares the same content.
+//!
+//! A directory library is checked when it loads, but its files can change afterwards; every
+//! read goes through [`open_in_library`], which never follows a symlink, so nothing outside
+//! the library directory is ever read.
 
 pub mod checksum;
 pub mod synthetic;
@@ -17,6 +21,7 @@ pub mod synthetic;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -150,9 +155,58 @@ fn identity(d: &Download) -> String {
             d.content_seed, d.item_id, d.file_name, d.size
         ),
         ItemSource::Directory(dir) => {
-            format!("dir:{}:{}", dir.join(&d.file_name).display(), d.size)
+            format!("dir:{}:{}", dir.join(on_disk(d)).display(), d.size)
         }
     }
+}
+
+/// The name of the file in the item's directory that holds a download's bytes.
+fn on_disk(d: &Download) -> &str {
+    d.target.as_deref().unwrap_or(&d.file_name)
+}
+
+/// Open file `name` of directory `dir` (a library item's) for reading without following a
+/// symlink: a file, or on Linux the item directory itself, replaced by a link after the
+/// library loaded is refused. What is opened must be a regular file (a FIFO put in its place
+/// neither blocks the open nor gets read).
+pub fn open_in_library(dir: &Path, name: &str) -> io::Result<std::fs::File> {
+    let refused = |why: &str| io::Error::new(io::ErrorKind::NotFound, format!("{name} {why}"));
+    // Names come from the catalogue: plain names only. Check again that none leaves `dir`.
+    if !crate::engine::library::is_safe_file_name(name) {
+        return Err(refused("is not a safe file name"));
+    }
+    let path = dir.join(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(&path)?.file_type().is_symlink() {
+        return Err(refused("is a symbolic link, which is never followed"));
+    }
+    let file = options.open(&path).map_err(|e| {
+        #[cfg(unix)]
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            return refused("is a symbolic link, which is never followed");
+        }
+        e
+    })?;
+    if !file.metadata()?.is_file() {
+        return Err(refused("is not a regular file"));
+    }
+    // O_NOFOLLOW guards the last component only: ask the kernel where the opened file is.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = format!("/proc/self/fd/{}", file.as_raw_fd());
+        if std::fs::read_link(fd).is_ok_and(|real| real != path) {
+            return Err(refused("is no longer inside the library directory"));
+        }
+    }
+    Ok(file)
 }
 
 /// The unmetered bytes of `start..end`.
@@ -163,12 +217,11 @@ async fn raw_stream(d: &Download, start: u64, end: u64) -> io::Result<ByteStream
             Ok(Box::pin(Synthetic(file.slices(start, end))))
         }
         ItemSource::Directory(dir) => {
-            // The name comes from the catalogue, which only holds plain names of regular files
-            // directly inside `dir`; check again that the path cannot leave it.
-            if !crate::engine::library::is_safe_file_name(&d.file_name) {
-                return Err(io::Error::new(io::ErrorKind::NotFound, "unsafe file name"));
-            }
-            let mut f = tokio::fs::File::open(dir.join(&d.file_name)).await?;
+            let (dir, name) = (dir.clone(), on_disk(d).to_string());
+            let f = tokio::task::spawn_blocking(move || open_in_library(&dir, &name))
+                .await
+                .map_err(io::Error::other)??;
+            let mut f = tokio::fs::File::from_std(f);
             f.seek(io::SeekFrom::Start(start)).await?;
             let reader = f.take(end.saturating_sub(start));
             Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
@@ -196,7 +249,7 @@ pub fn checksum_from_source(d: &Download, stop: &AtomicBool) -> io::Result<Strin
         }
         ItemSource::Directory(dir) => {
             use std::io::Read;
-            let mut f = std::fs::File::open(dir.join(&d.file_name))?.take(d.size);
+            let mut f = open_in_library(dir, on_disk(d))?.take(d.size);
             let mut buf = vec![0u8; CHUNK as usize];
             loop {
                 let n = f.read(&mut buf)?;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::model::{SessionInfo, Timestamp};
 
@@ -13,6 +13,8 @@ use crate::model::{SessionInfo, Timestamp};
 pub const PRIV_DOWNLOAD_SESSION: &str = "ContentLibrary.DownloadSession";
 /// Needed to prepare DIRECT (datastore) endpoints.
 pub const PRIV_READ_STORAGE: &str = "ContentLibrary.ReadStorage";
+/// Every privilege dlsim checks; configuration may name only these.
+pub const KNOWN_PRIVILEGES: &[&str] = &[PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE];
 
 /// A user as configured.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -20,12 +22,28 @@ pub const PRIV_READ_STORAGE: &str = "ContentLibrary.ReadStorage";
 pub struct User {
     pub name: String,
     pub password: String,
-    #[serde(default = "all_privileges")]
+    #[serde(default = "all_privileges", deserialize_with = "known_privileges")]
     pub privileges: Vec<String>,
 }
 
 fn all_privileges() -> Vec<String> {
     vec![PRIV_DOWNLOAD_SESSION.into(), PRIV_READ_STORAGE.into()]
+}
+
+/// Configured privileges, each one dlsim knows: a misspelt one would silently leave the user
+/// without it.
+fn known_privileges<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let privileges = Vec::<String>::deserialize(d)?;
+    match privileges
+        .iter()
+        .find(|p| !KNOWN_PRIVILEGES.contains(&p.as_str()))
+    {
+        Some(p) => Err(serde::de::Error::custom(format!(
+            "unknown privilege {p:?}; the known privileges are {}",
+            KNOWN_PRIVILEGES.join(", ")
+        ))),
+        None => Ok(privileges),
+    }
 }
 
 impl User {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use sha1::{Digest, Sha1};
 
 use crate::model::{ChecksumAlgorithm, ItemModel, LibraryModel, LibraryType, Timestamp};
 
@@ -89,6 +88,10 @@ pub enum ItemSource {
 pub struct ItemFile {
     pub name: String,
     pub size: u64,
+    /// Directory items: the name of the regular file in the item's directory that holds the
+    /// bytes. A symlink inside the directory is resolved here, once, at load; serving opens
+    /// this name and never follows a link.
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -134,13 +137,17 @@ pub enum CatalogError {
     },
 }
 
+/// An item's files, each with its [`ItemFile::target`] when the item is a directory's.
+type FilesWithTargets = Vec<(FileSpec, Option<String>)>;
+
 /// The files of a directory-backed item: the listed ones (sizes read from disk), or every
-/// regular file in the directory. Each must be a regular file directly inside it.
+/// regular file in the directory. Each must be a regular file directly inside it; each comes
+/// with the name of the file that holds its bytes (see [`ItemFile::target`]).
 fn directory_files(
     item: &str,
     dir: &Path,
     listed: &[FileSpec],
-) -> Result<(ItemSource, Vec<FileSpec>), CatalogError> {
+) -> Result<(ItemSource, FilesWithTargets), CatalogError> {
     let io = |e: std::io::Error| CatalogError::Directory {
         path: dir.display().to_string(),
         message: e.to_string(),
@@ -178,13 +185,20 @@ fn directory_files(
         };
         let path = root.join(&name).canonicalize().map_err(|_| not_inside())?;
         let meta = std::fs::metadata(&path).map_err(io)?;
-        if path.parent() != Some(root.as_path()) || !meta.is_file() {
+        let target = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string);
+        if path.parent() != Some(root.as_path()) || !meta.is_file() || target.is_none() {
             return Err(not_inside());
         }
-        files.push(FileSpec {
-            name,
-            size: meta.len(),
-        });
+        files.push((
+            FileSpec {
+                name,
+                size: meta.len(),
+            },
+            target,
+        ));
     }
     Ok((ItemSource::Directory(root), files))
 }
@@ -232,12 +246,12 @@ pub fn library_from_directory(dir: &Path) -> Result<Vec<LibrarySpec>, CatalogErr
     }])
 }
 
-/// A stable UUID-shaped id derived from a name.
+/// Namespace of the ids dlsim derives from names.
+const ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x0a3c7d98_8d2e_4190_a258_3c7217702969);
+
+/// A stable id derived from a name: a version-5 UUID, so clients that parse ids accept it.
 pub fn derived_id(kind: &str, name: &str) -> String {
-    let digest = Sha1::digest(format!("dlsim:{kind}:{name}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    crate::ids::uuid_shaped(bytes)
+    crate::ids::uuid_v5(&ID_NAMESPACE, format!("{kind}:{name}").as_bytes())
 }
 
 /// Whether a file name is safe to serve and to put in a URI path segment.
@@ -283,11 +297,14 @@ impl Catalog {
                     ),
                 };
                 let (source, specs) = match &it.path {
-                    None => (ItemSource::Synthetic, it.files.clone()),
+                    None => (
+                        ItemSource::Synthetic,
+                        it.files.iter().map(|f| (f.clone(), None)).collect(),
+                    ),
                     Some(dir) => directory_files(&it.name, dir, &it.files)?,
                 };
                 let mut files: Vec<ItemFile> = Vec::new();
-                for f in &specs {
+                for (f, target) in specs {
                     if !is_safe_file_name(&f.name) {
                         return Err(CatalogError::UnsafeFileName {
                             item: it.name.clone(),
@@ -309,6 +326,7 @@ impl Catalog {
                     files.push(ItemFile {
                         name: f.name.clone(),
                         size: f.size,
+                        target,
                     });
                 }
                 item_ids.push(id.clone());
@@ -494,12 +512,14 @@ mod tests {
     }
 
     #[test]
-    fn derived_ids_are_stable_and_uuid_shaped() {
+    fn derived_ids_are_stable_name_based_uuids() {
         let a = derived_id("item", "x");
         assert_eq!(a, derived_id("item", "x"));
         assert_ne!(a, derived_id("item", "y"));
-        assert_eq!(a.len(), 36);
-        assert_eq!(a.matches('-').count(), 4);
+        assert_ne!(a, derived_id("library", "x"));
+        let u = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(u.get_version(), Some(uuid::Version::Sha1), "{a}");
+        assert_eq!(u.get_variant(), uuid::Variant::RFC4122, "{a}");
     }
 
     #[test]

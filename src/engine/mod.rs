@@ -384,11 +384,11 @@ impl Engine {
     }
 
     /// `get`: the session's current model, in any state.
-    pub fn get(&self, _caller: &Caller, id: &str) -> Result<DownloadSessionModel, VapiError> {
+    pub fn get(&self, caller: &Caller, id: &str) -> Result<DownloadSessionModel, VapiError> {
         let (store, _) = self.store();
         let s = store
             .sessions
-            .get(id)
+            .get(&caller.user, id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let emit_id = self.config.emit_session_id || self.violates(Violation::SessionIdInGet);
         let version = if self.violates(Violation::InitialState) {
@@ -422,12 +422,12 @@ impl Engine {
     /// `keep_alive`: extend an ACTIVE session's life and optionally record progress.
     pub fn keep_alive(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         id: &str,
         progress: Option<i64>,
     ) -> Result<(), VapiError> {
         let (mut store, now) = self.store();
-        let s = match active(&mut store.sessions, id, "keep alive") {
+        let s = match active(&mut store.sessions, caller, id, "keep alive") {
             Err(e) => return self.refused(e),
             Ok(s) => s,
         };
@@ -446,14 +446,14 @@ impl Engine {
         } else {
             now.plus_millis(s.idle_ms.unwrap_or_else(|| self.idle_ms()))
         };
-        store.sessions.set_expiry(id, expires);
+        store.sessions.set_expiry(&caller.user, id, expires);
         Ok(())
     }
 
     /// `cancel`: ACTIVE → CANCELED; download URIs stop working.
-    pub fn cancel(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
+    pub fn cancel(&self, caller: &Caller, id: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        let s = match active(&mut store.sessions, id, "cancel") {
+        let s = match active(&mut store.sessions, caller, id, "cancel") {
             Err(e) => return self.refused(e),
             Ok(s) => s,
         };
@@ -462,9 +462,9 @@ impl Engine {
     }
 
     /// `fail`: ACTIVE → ERROR with the client's message (not localized).
-    pub fn fail(&self, _caller: &Caller, id: &str, message: &str) -> Result<(), VapiError> {
+    pub fn fail(&self, caller: &Caller, id: &str, message: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        let s = match active(&mut store.sessions, id, "fail") {
+        let s = match active(&mut store.sessions, caller, id, "fail") {
             Err(e) => return self.refused(e),
             Ok(s) => s,
         };
@@ -479,12 +479,12 @@ impl Engine {
     }
 
     /// `delete`: remove a session in any state.
-    pub fn delete(&self, _caller: &Caller, id: &str) -> Result<(), VapiError> {
+    pub fn delete(&self, caller: &Caller, id: &str) -> Result<(), VapiError> {
         let (mut store, _) = self.store();
-        if self.violates(Violation::Delete) && store.sessions.get(id).is_some() {
+        if self.violates(Violation::Delete) && store.sessions.get(&caller.user, id).is_some() {
             return Ok(());
         }
-        match store.sessions.remove(id) {
+        match store.sessions.remove(&caller.user, id) {
             Some(_) => Ok(()),
             None => self.refused(errors::session_not_found(id)),
         }
@@ -514,20 +514,20 @@ impl Engine {
     // ---- downloadsession.File ----
 
     /// `File.list`: every file of the session's item with its status.
-    pub fn file_list(&self, _caller: &Caller, id: &str) -> Result<Vec<FileInfo>, VapiError> {
+    pub fn file_list(&self, caller: &Caller, id: &str) -> Result<Vec<FileInfo>, VapiError> {
         let (store, now) = self.store();
-        let Some(s) = store.sessions.get(id) else {
+        let Some(s) = store.sessions.get(&caller.user, id) else {
             return self.refused(errors::session_not_found(id)).map(|_| vec![]);
         };
         Ok(s.files.iter().map(|f| self.file_info(s, f, now)).collect())
     }
 
     /// `File.get`: one file's status; an unknown name is InvalidArgument.
-    pub fn file_get(&self, _caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
+    pub fn file_get(&self, caller: &Caller, id: &str, name: &str) -> Result<FileInfo, VapiError> {
         let (store, now) = self.store();
         let s = store
             .sessions
-            .get(id)
+            .get(&caller.user, id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let pos = s
             .files
@@ -548,7 +548,7 @@ impl Engine {
     /// `File.prepare`: request preparation (HTTPS unless told otherwise); returns the status.
     pub fn file_prepare(
         &self,
-        _caller: &Caller,
+        caller: &Caller,
         id: &str,
         name: &str,
         endpoint_type: Option<EndpointType>,
@@ -557,7 +557,7 @@ impl Engine {
         let (mut store, now) = self.store();
         let s = store
             .sessions
-            .get_mut(id)
+            .get_mut(&caller.user, id)
             .ok_or_else(|| errors::session_not_found(id))?;
         let pos = s
             .files
@@ -721,9 +721,15 @@ impl Engine {
     /// What serving (or reading) file `f` of session `s` needs.
     fn download_of(&self, s: &Session, f: &SessionFile) -> Option<Download> {
         let item = self.catalog.item(&s.item_id)?;
+        let target = item
+            .files
+            .iter()
+            .find(|i| i.name == f.name)
+            .and_then(|i| i.target.clone());
         Some(Download {
             item_id: s.item_id.clone(),
             file_name: f.name.clone(),
+            target,
             size: f.size,
             source: item.source.clone(),
             content_seed: self.config.content_seed,
@@ -760,7 +766,8 @@ impl Engine {
     /// What fault rules match on about a session, if it exists.
     pub fn session_facts(&self, id: &str) -> Option<SessionFacts> {
         let (store, _) = self.store();
-        store.sessions.get(id).map(SessionFacts::of)
+        let owner = store.sessions.owner_of(id)?;
+        store.sessions.get(owner, id).map(SessionFacts::of)
     }
 
     /// The same, for the session behind a download URI token.
@@ -792,17 +799,20 @@ impl Engine {
     /// its files matching `glob` (all when none). Returns false if the session is gone.
     pub fn inject(&self, id: &str, file: Option<&str>, glob: Option<&str>, what: &What) -> bool {
         let (mut store, now) = self.store();
-        let item = match store.sessions.get(id) {
+        let Some(owner) = store.sessions.owner_of(id).map(str::to_string) else {
+            return false;
+        };
+        let item = match store.sessions.get(&owner, id) {
             Some(s) => s.item_id.clone(),
             None => return false,
         };
         match what {
             What::SessionVanish => {
-                store.sessions.remove(id);
+                store.sessions.remove(&owner, id);
                 return true;
             }
             What::ExpireNow => {
-                store.sessions.set_expiry(id, now.plus_millis(-1));
+                store.sessions.set_expiry(&owner, id, now.plus_millis(-1));
                 return true;
             }
             What::ContentVersionChange { version } => {
@@ -821,7 +831,7 @@ impl Engine {
             _ => {}
         }
         let idle = self.idle_ms();
-        let Some(s) = store.sessions.get_mut(id) else {
+        let Some(s) = store.sessions.get_mut(&owner, id) else {
             return false;
         };
         match what {
@@ -839,7 +849,7 @@ impl Engine {
                 let ms = i64::try_from(*ms).unwrap_or(i64::MAX);
                 s.idle_ms = Some(ms);
                 let expires = now.plus_millis(ms.min(idle));
-                store.sessions.set_expiry(id, expires);
+                store.sessions.set_expiry(&owner, id, expires);
                 return true;
             }
             _ => {}
@@ -902,6 +912,8 @@ impl SessionFacts {
 pub struct Download {
     pub item_id: String,
     pub file_name: String,
+    /// Directory items: the file in the item's directory to read (see `ItemFile::target`).
+    pub target: Option<String>,
     pub size: u64,
     pub source: ItemSource,
     pub content_seed: u64,
@@ -927,14 +939,16 @@ pub enum DownloadRefused {
     NotPrepared,
 }
 
-/// The session if it exists and is ACTIVE; NotFound or NotAllowedInCurrentState otherwise.
+/// The caller's session if it is ACTIVE; NotFound (also for another user's session) or
+/// NotAllowedInCurrentState otherwise.
 fn active<'a>(
     sessions: &'a mut SessionStore,
+    caller: &Caller,
     id: &str,
     operation: &str,
 ) -> Result<&'a mut Session, VapiError> {
     let s = sessions
-        .get_mut(id)
+        .get_mut(&caller.user, id)
         .ok_or_else(|| errors::session_not_found(id))?;
     if s.state != State::Active {
         return Err(errors::not_active(id, s.state, operation));

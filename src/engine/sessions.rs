@@ -1,5 +1,9 @@
 //! The download-session store: sessions by id, an expiry index, and the client-token index.
 //!
+//! A session belongs to the user who created it. Lookups by id take that owner, so another
+//! user's session reads exactly like one that does not exist: ids cannot be probed, and no
+//! engine operation can reach a session it was not given the owner of.
+//!
 //! Expiry follows mini-redis: a `BTreeSet<(deadline, id)>` ordered by time, purged of everything
 //! due whenever the engine is consulted, so expired sessions vanish exactly when the clock says.
 
@@ -96,7 +100,7 @@ impl SessionStore {
                 break;
             }
             if let Some((deadline, id)) = self.expiry.pop_first() {
-                self.remove(&id);
+                self.remove_any(&id);
                 purged.push((deadline, id));
             }
         }
@@ -114,12 +118,18 @@ impl SessionStore {
         self.by_id.insert(s.id.clone(), s);
     }
 
-    pub fn get(&self, id: &str) -> Option<&Session> {
-        self.by_id.get(id)
+    /// Who created the session `id` (for the fault engine, which acts on any session).
+    pub fn owner_of(&self, id: &str) -> Option<&str> {
+        self.by_id.get(id).map(|s| s.owner.as_str())
     }
 
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut Session> {
-        self.by_id.get_mut(id)
+    /// The session `id` if `owner` created it.
+    pub fn get(&self, owner: &str, id: &str) -> Option<&Session> {
+        self.by_id.get(id).filter(|s| s.owner == owner)
+    }
+
+    pub fn get_mut(&mut self, owner: &str, id: &str) -> Option<&mut Session> {
+        self.by_id.get_mut(id).filter(|s| s.owner == owner)
     }
 
     /// The session an owner created earlier with this client token, if it still exists.
@@ -142,15 +152,21 @@ impl SessionStore {
     }
 
     /// Move a session's expiration time, keeping the index in step.
-    pub fn set_expiry(&mut self, id: &str, expires: Timestamp) {
-        if let Some(s) = self.by_id.get_mut(id) {
+    pub fn set_expiry(&mut self, owner: &str, id: &str, expires: Timestamp) {
+        if let Some(s) = self.by_id.get_mut(id).filter(|s| s.owner == owner) {
             self.expiry.remove(&(s.expires, id.to_string()));
             s.expires = expires;
             self.expiry.insert((expires, id.to_string()));
         }
     }
 
-    pub fn remove(&mut self, id: &str) -> Option<Session> {
+    /// Remove the session `id` if `owner` created it.
+    pub fn remove(&mut self, owner: &str, id: &str) -> Option<Session> {
+        self.get(owner, id)?;
+        self.remove_any(id)
+    }
+
+    fn remove_any(&mut self, id: &str) -> Option<Session> {
         let s = self.by_id.remove(id)?;
         self.expiry.remove(&(s.expires, s.id.clone()));
         self.by_content_token.remove(&s.content_token);

@@ -80,6 +80,48 @@ fn list_shows_only_the_callers_sessions_and_honours_the_item_filter() {
 }
 
 #[test]
+fn another_users_session_is_not_found_exactly_like_a_missing_one() {
+    let e = engine(EngineConfig::default());
+    let (alice, bob) = (caller("alice"), caller("bob"));
+    let id = e.create(&alice, None, &spec(DEMO_OVF_ITEM_ID)).unwrap();
+    let file = "photon-5.mf";
+    let missing = errors::session_not_found(&id);
+    let refusals: Vec<(&str, VapiError)> = vec![
+        ("get", e.get(&bob, &id).unwrap_err()),
+        ("file_list", e.file_list(&bob, &id).unwrap_err()),
+        ("file_get", e.file_get(&bob, &id, file).unwrap_err()),
+        (
+            "file_get unknown",
+            e.file_get(&bob, &id, "nope").unwrap_err(),
+        ),
+        (
+            "prepare",
+            e.file_prepare(&bob, &id, file, None).unwrap_err(),
+        ),
+        ("keep_alive", e.keep_alive(&bob, &id, Some(50)).unwrap_err()),
+        ("cancel", e.cancel(&bob, &id).unwrap_err()),
+        ("fail", e.fail(&bob, &id, "x").unwrap_err()),
+        ("delete", e.delete(&bob, &id).unwrap_err()),
+    ];
+    for (op, err) in refusals {
+        assert_eq!(err, missing, "{op} by another user");
+    }
+    assert_eq!(e.list(&bob, None).unwrap(), Vec::<String>::new());
+    assert_eq!(
+        e.list(&bob, Some(DEMO_OVF_ITEM_ID)).unwrap(),
+        Vec::<String>::new()
+    );
+    // The owner's session is untouched, and still the owner's to use.
+    let m = e.get(&alice, &id).unwrap();
+    assert_eq!((m.state, m.client_progress), (Some(State::Active), Some(0)));
+    let f = e.file_get(&alice, &id, file).unwrap();
+    assert_eq!(f.status, PrepareStatus::Unprepared);
+    assert_eq!(e.list(&alice, None).unwrap(), vec![id.clone()]);
+    e.cancel(&alice, &id).unwrap();
+    e.delete(&alice, &id).unwrap();
+}
+
+#[test]
 fn transitions_leave_active_only_once() {
     let e = engine(EngineConfig::default());
     let me = caller("u");
@@ -272,4 +314,52 @@ fn direct_endpoints_read_nothing() {
         .unwrap();
     assert_eq!(f.status, PrepareStatus::Prepared);
     assert_eq!(reader.reads(), 0);
+}
+
+/// Whether `id` is an RFC 4122 UUID of version 4 (random) or 5 (name-based).
+fn is_rfc4122_v4_or_v5(id: &str) -> bool {
+    let Ok(u) = uuid::Uuid::parse_str(id) else {
+        return false;
+    };
+    u.get_variant() == uuid::Variant::RFC4122
+        && matches!(
+            u.get_version(),
+            Some(uuid::Version::Random | uuid::Version::Sha1)
+        )
+}
+
+#[test]
+fn every_id_the_engine_makes_is_an_rfc4122_uuid() {
+    let mut libraries = library::demo_library();
+    let mut named = libraries[0].clone();
+    named.id = None;
+    named.name = "named".into();
+    for it in &mut named.items {
+        it.id = None;
+    }
+    libraries.push(named);
+    let e = engine(EngineConfig {
+        libraries,
+        ..Default::default()
+    });
+    let me = caller("u");
+    let mut ids = vec![];
+    for lib in e.library_ids() {
+        let items = e.item_ids(&lib).unwrap();
+        for item in &items {
+            ids.push(e.create(&me, None, &spec(item)).unwrap());
+        }
+        ids.push(lib);
+        ids.extend(items);
+    }
+    assert_eq!(ids.len(), 2 * 5);
+    for id in &ids {
+        assert!(
+            is_rfc4122_v4_or_v5(id),
+            "{id} is not an RFC 4122 v4/v5 UUID"
+        );
+    }
+    // Ids given explicitly (the demo's, in the README) are kept as they are.
+    assert!(ids.contains(&DEMO_OVF_ITEM_ID.to_string()));
+    assert!(ids.contains(&DEMO_ISO_ITEM_ID.to_string()));
 }

@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn the_scenario_schema_accepts_the_shelf_and_refuses_what_the_loader_refuses() {
         for (name, text) in SHELF {
-            if let Err(v) = crate::schemas::validate("scenario", &as_json(text)) {
+            if let Err(v) = crate::schemas::validate("dlsim/scenario", &as_json(text)) {
                 panic!("{name}: {v:?}");
             }
         }
@@ -175,10 +175,13 @@ mod tests {
         ];
         for text in bad {
             assert!(
-                crate::schemas::validate("scenario", &as_json(text)).is_err(),
+                crate::schemas::validate("dlsim/scenario", &as_json(text)).is_err(),
                 "the schema accepts {text}"
             );
-            assert!(Scenario::parse(text, "t").is_err(), "the loader accepts {text}");
+            assert!(
+                Scenario::parse(text, "t").is_err(),
+                "the loader accepts {text}"
+            );
         }
     }
 

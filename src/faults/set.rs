@@ -269,7 +269,10 @@ impl Faults {
         let loaded = self.snapshot();
         let start = *self.start.lock().unwrap_or_else(|e| e.into_inner());
         let mut fired = Vec::new();
-        for &i in loaded.by_op[p.op as usize].candidates(p.user, p.item).iter() {
+        for &i in loaded.by_op[p.op as usize]
+            .candidates(p.user, p.item)
+            .iter()
+        {
             let r = &loaded.rules[i];
             if !self.matches(r, p, start) {
                 continue;

@@ -315,7 +315,10 @@ impl Query<'_> {
 
 /// The path's segments after `prefix`, percent-decoded; a segment that is not UTF-8 once
 /// decoded is refused in the form's own error body.
-fn segments<'p>(path: &'p str, prefix: &str) -> Option<Result<Vec<Cow<'p, str>>, Rejection>> {
+pub(crate) fn segments<'p>(
+    path: &'p str,
+    prefix: &str,
+) -> Option<Result<Vec<Cow<'p, str>>, Rejection>> {
     let rest = path.strip_prefix(prefix)?;
     if rest.is_empty() {
         return Some(Ok(vec![]));

@@ -3,13 +3,15 @@
 //! The URI is its own bearer capability (no session header needed, as with vCenter). It serves
 //! while its session is ACTIVE and the file PREPARED: 404 for unknown tokens or files (also
 //! after delete or expiry), 410 Gone once the session was canceled or failed. Single byte
-//! ranges are served with 206; an unsatisfiable range gets 416.
+//! ranges are served with 206; an unsatisfiable range gets 416. Every refusal, a path that does
+//! not decode included, is a JSON error in the `/api` form: the path is decoded here, not by an
+//! extractor whose rejection would be plain text.
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -27,6 +29,8 @@ use crate::journal::Entry;
 use crate::model::{ErrorType, VapiError};
 use crate::op::OpName;
 use crate::wire::Form;
+
+const PREFIX: &str = "/cls/data";
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/cls/data/{token}/{file}", get(download))
@@ -108,12 +112,29 @@ pub fn parse_range(value: Option<&str>, size: u64) -> RangeRequest {
     }
 }
 
+/// The token and file name of a download path, percent-decoded.
+fn token_and_file(uri: &Uri) -> Result<(String, String), Box<Response>> {
+    let unknown = || Box::new(refusal(DownloadRefused::NotFound, uri.path()));
+    match crate::op::segments(uri.path(), PREFIX) {
+        Some(Ok(segs)) => match <[_; 2]>::try_from(segs) {
+            Ok([token, file]) => Ok((token.into_owned(), file.into_owned())),
+            Err(_) => Err(unknown()),
+        },
+        Some(Err(r)) => Err(Box::new(error_response(Form::Api, &r.error))),
+        None => Err(unknown()),
+    }
+}
+
 async fn download(
     State(s): State<Arc<AppState>>,
     method: Method,
     headers: HeaderMap,
-    Path((token, file)): Path<(String, String)>,
+    uri: Uri,
 ) -> Response {
+    let (token, file) = match token_and_file(&uri) {
+        Ok(tf) => tf,
+        Err(resp) => return *resp,
+    };
     let started = std::time::Instant::now();
     let arrived = s.engine.clock().now();
     let mut entry = Entry {
@@ -122,7 +143,7 @@ async fn download(
         form: Some(FormName::Content),
         op: Some(OpName::Download),
         method: crate::journal::method_name(&method),
-        path: format!("/cls/data/{token}/{file}"),
+        path: uri.path().to_string(),
         session: s.engine.session_of_token(&token),
         file: Some(file.clone()),
         ..Entry::default()
@@ -180,7 +201,18 @@ async fn download(
         RangeRequest::Whole => (StatusCode::OK, 0, d.size),
         RangeRequest::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b),
         RangeRequest::Unsatisfiable => {
-            let mut resp = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            let e = VapiError::new(
+                ErrorType::InvalidArgument,
+                "com.vmware.vdcs.cls-main.range_not_satisfiable",
+                format!(
+                    "The range {} cannot be served from {file} of {} bytes.",
+                    range.unwrap_or_default(),
+                    d.size
+                ),
+                vec![file.clone(), d.size.to_string()],
+            );
+            let mut resp = error_response(Form::Api, &e);
+            *resp.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{}", d.size)) {
                 resp.headers_mut().insert(header::CONTENT_RANGE, v);
             }

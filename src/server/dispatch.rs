@@ -38,14 +38,18 @@ async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     let limit = state.body_limit;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
-        Err(_) => {
-            let request = Request::rejected(
-                form,
+        Err(e) => {
+            // Over the limit is 413; a body that breaks HTTP framing is a bad request.
+            let e = e.into_inner();
+            let rejection = if e.is::<http_body_util::LengthLimitError>() {
                 Rejection {
                     error: request_errors::body_too_large(limit),
                     status: Some(413),
-                },
-            );
+                }
+            } else {
+                request_errors::unreadable_body(&e.to_string()).into()
+            };
+            let request = Request::rejected(form, rejection);
             return respond(&state, &request, &parts, started).await;
         }
     };

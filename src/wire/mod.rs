@@ -157,6 +157,15 @@ pub mod request_errors {
         )
     }
 
+    pub fn unreadable_body(detail: &str) -> VapiError {
+        VapiError::new(
+            ErrorType::InvalidRequest,
+            "com.vmware.vapi.rest.badRequest.unreadableBody",
+            format!("The request body cannot be read: {detail}"),
+            vec![detail.to_string()],
+        )
+    }
+
     pub fn unknown_action(action: Option<&str>, allowed: &[&str]) -> VapiError {
         let given = action.unwrap_or("(none)");
         VapiError::new(
