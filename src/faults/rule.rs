@@ -154,7 +154,7 @@ pub struct When {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub op: Vec<OpName>,
-    /// Wire form: `api`, `rest` or `content` (the download endpoints).
+    /// Wire form: `api`, `rest`, `jsonrpc` or `content` (the download endpoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<FormName>,
     /// Library item id.
@@ -195,6 +195,8 @@ pub struct When {
 pub enum FormName {
     Api,
     Rest,
+    #[serde(rename = "jsonrpc")]
+    JsonRpc,
     Content,
 }
 
@@ -203,6 +205,7 @@ impl FormName {
         match self {
             FormName::Api => "api",
             FormName::Rest => "rest",
+            FormName::JsonRpc => "jsonrpc",
             FormName::Content => "content",
         }
     }
@@ -213,6 +216,7 @@ impl From<crate::wire::Form> for FormName {
         match f {
             crate::wire::Form::Api => FormName::Api,
             crate::wire::Form::Rest => FormName::Rest,
+            crate::wire::Form::JsonRpc => FormName::JsonRpc,
         }
     }
 }

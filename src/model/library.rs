@@ -56,15 +56,15 @@ pub static LIBRARY_MODEL: StructDef = StructDef {
     fields: &[
         FieldDef {
             name: "id",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "name",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "type",
-            ty: Type::Enum(&LibraryType::DEF),
+            ty: Type::Optional(&Type::Enum(&LibraryType::DEF)),
         },
         FieldDef {
             name: "description",
@@ -72,15 +72,15 @@ pub static LIBRARY_MODEL: StructDef = StructDef {
         },
         FieldDef {
             name: "creation_time",
-            ty: Type::DateTime,
+            ty: Type::Optional(&Type::DateTime),
         },
         FieldDef {
             name: "last_modified_time",
-            ty: Type::DateTime,
+            ty: Type::Optional(&Type::DateTime),
         },
         FieldDef {
             name: "version",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
     ],
 };
@@ -90,15 +90,15 @@ pub static ITEM_MODEL: StructDef = StructDef {
     fields: &[
         FieldDef {
             name: "id",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "library_id",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "name",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "type",
@@ -110,31 +110,31 @@ pub static ITEM_MODEL: StructDef = StructDef {
         },
         FieldDef {
             name: "content_version",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "metadata_version",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "version",
-            ty: Type::String,
+            ty: Type::Optional(&Type::String),
         },
         FieldDef {
             name: "size",
-            ty: Type::Long,
+            ty: Type::Optional(&Type::Long),
         },
         FieldDef {
             name: "cached",
-            ty: Type::Bool,
+            ty: Type::Optional(&Type::Bool),
         },
         FieldDef {
             name: "creation_time",
-            ty: Type::DateTime,
+            ty: Type::Optional(&Type::DateTime),
         },
         FieldDef {
             name: "last_modified_time",
-            ty: Type::DateTime,
+            ty: Type::Optional(&Type::DateTime),
         },
     ],
 };
@@ -157,6 +157,15 @@ pub static SESSION_INFO: StructDef = StructDef {
     ],
 };
 
+/// A field the model declares optional (as vAPI does) but dlsim always sets.
+fn need<T: crate::model::value::FromValue>(
+    r: &mut StructReader,
+    name: &'static str,
+) -> Result<T, DecodeError> {
+    r.opt(name)?
+        .ok_or_else(|| DecodeError::new(format!("/{name}"), "required field is missing"))
+}
+
 impl VapiType for LibraryModel {
     fn vapi_type() -> &'static Type {
         static T: Type = Type::Struct(&LIBRARY_MODEL);
@@ -164,25 +173,25 @@ impl VapiType for LibraryModel {
     }
     fn to_value(&self) -> Value {
         StructBuilder::new(Self::DEF)
-            .field("id", self.id.clone())
-            .field("name", self.name.clone())
-            .field("type", self.library_type)
+            .field("id", Some(self.id.clone()))
+            .field("name", Some(self.name.clone()))
+            .field("type", Some(self.library_type))
             .field("description", self.description.clone())
-            .field("creation_time", self.creation_time)
-            .field("last_modified_time", self.last_modified_time)
-            .field("version", self.version.clone())
+            .field("creation_time", Some(self.creation_time))
+            .field("last_modified_time", Some(self.last_modified_time))
+            .field("version", Some(self.version.clone()))
             .build()
     }
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         let mut r = StructReader::new(value, Self::DEF)?;
         Ok(LibraryModel {
-            id: r.req("id")?,
-            name: r.req("name")?,
-            library_type: r.req("type")?,
+            id: need(&mut r, "id")?,
+            name: need(&mut r, "name")?,
+            library_type: need(&mut r, "type")?,
             description: r.opt("description")?,
-            creation_time: r.req("creation_time")?,
-            last_modified_time: r.req("last_modified_time")?,
-            version: r.req("version")?,
+            creation_time: need(&mut r, "creation_time")?,
+            last_modified_time: need(&mut r, "last_modified_time")?,
+            version: need(&mut r, "version")?,
         })
     }
 }
@@ -195,35 +204,35 @@ impl VapiType for ItemModel {
     }
     fn to_value(&self) -> Value {
         StructBuilder::new(Self::DEF)
-            .field("id", self.id.clone())
-            .field("library_id", self.library_id.clone())
-            .field("name", self.name.clone())
+            .field("id", Some(self.id.clone()))
+            .field("library_id", Some(self.library_id.clone()))
+            .field("name", Some(self.name.clone()))
             .field("type", self.item_type.clone())
             .field("description", self.description.clone())
-            .field("content_version", self.content_version.clone())
-            .field("metadata_version", self.metadata_version.clone())
-            .field("version", self.version.clone())
-            .field("size", self.size)
-            .field("cached", self.cached)
-            .field("creation_time", self.creation_time)
-            .field("last_modified_time", self.last_modified_time)
+            .field("content_version", Some(self.content_version.clone()))
+            .field("metadata_version", Some(self.metadata_version.clone()))
+            .field("version", Some(self.version.clone()))
+            .field("size", Some(self.size))
+            .field("cached", Some(self.cached))
+            .field("creation_time", Some(self.creation_time))
+            .field("last_modified_time", Some(self.last_modified_time))
             .build()
     }
     fn from_value(value: Value) -> Result<Self, DecodeError> {
         let mut r = StructReader::new(value, Self::DEF)?;
         Ok(ItemModel {
-            id: r.req("id")?,
-            library_id: r.req("library_id")?,
-            name: r.req("name")?,
+            id: need(&mut r, "id")?,
+            library_id: need(&mut r, "library_id")?,
+            name: need(&mut r, "name")?,
             item_type: r.opt("type")?,
             description: r.opt("description")?,
-            content_version: r.req("content_version")?,
-            metadata_version: r.req("metadata_version")?,
-            version: r.req("version")?,
-            size: r.req("size")?,
-            cached: r.req("cached")?,
-            creation_time: r.req("creation_time")?,
-            last_modified_time: r.req("last_modified_time")?,
+            content_version: need(&mut r, "content_version")?,
+            metadata_version: need(&mut r, "metadata_version")?,
+            version: need(&mut r, "version")?,
+            size: need(&mut r, "size")?,
+            cached: need(&mut r, "cached")?,
+            creation_time: need(&mut r, "creation_time")?,
+            last_modified_time: need(&mut r, "last_modified_time")?,
         })
     }
 }

@@ -7,6 +7,7 @@
 //! The decoders are pure functions of the raw request, so they can be fuzzed without a server.
 
 pub mod api;
+pub mod jsonrpc;
 pub mod rest;
 
 use std::borrow::Cow;
@@ -213,6 +214,19 @@ impl Op {
 pub struct Rejection {
     pub error: VapiError,
     pub status: Option<u16>,
+    /// A JSON-RPC protocol error (code and message) instead of a vAPI error.
+    pub protocol: Option<(i64, &'static str)>,
+}
+
+impl Rejection {
+    /// An error answered with this HTTP status rather than the one its type implies.
+    pub fn with_status(error: VapiError, status: u16) -> Self {
+        Rejection {
+            error,
+            status: Some(status),
+            protocol: None,
+        }
+    }
 }
 
 impl From<VapiError> for Rejection {
@@ -220,6 +234,7 @@ impl From<VapiError> for Rejection {
         Rejection {
             error,
             status: None,
+            protocol: None,
         }
     }
 }
@@ -342,10 +357,10 @@ pub(crate) fn segments<'p>(
 
 /// The answer for a known path asked with a method it does not serve.
 fn method_not_allowed(raw: &RawRequest<'_>) -> Rejection {
-    Rejection {
-        error: request_errors::method_not_allowed(raw.method, raw.path),
-        status: Some(405),
-    }
+    Rejection::with_status(
+        request_errors::method_not_allowed(raw.method, raw.path),
+        405,
+    )
 }
 
 fn unknown_route(raw: &RawRequest<'_>) -> Rejection {

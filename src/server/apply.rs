@@ -25,6 +25,9 @@ pub fn login_token(req: &Request) -> Result<&str, VapiError> {
             Form::Rest => {
                 "send the vmware-api-session-id header or cookie (log in with POST /rest/com/vmware/cis/session)."
             }
+            Form::JsonRpc => {
+                "send a session_id security context (log in with com.vmware.cis.session create)."
+            }
         })
     })
 }
@@ -50,7 +53,7 @@ pub fn apply(engine: &Engine, req: &Request) -> Applied {
             return Applied {
                 result: engine
                     .login(user, password)
-                    .map(Outcome::created_string)
+                    .map(|token| Outcome::Created(crate::model::Value::Secret(token)))
                     .map_err(Rejection::from),
                 user: Some(user.clone()),
             }

@@ -9,8 +9,6 @@ use axum::body::{Body, HttpBody as _};
 use axum::extract::{Request as HttpRequest, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
-use axum::routing::any;
-use axum::Router;
 
 use super::apply::{apply, Applied};
 use super::auth::SESSION_HEADER;
@@ -24,17 +22,24 @@ use crate::model::Value;
 use crate::op::{self, Op, OpName, RawRequest, Rejection, Request};
 use crate::wire::{request_errors, Form, Outcome, Reply};
 
-/// The API routes of every wire form; the decoders do the rest of the routing.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/{*path}", any(handle))
-        .route("/rest/{*path}", any(handle))
-}
-
-async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+/// Every request no other route took: the API of every wire form (the decoders do the
+/// routing, so the router captures and decodes nothing), else a JSON 404.
+pub async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Response {
+    let path = req.uri().path();
+    let api = |p: &str| {
+        path.strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if !api("/api") && !api("/rest") {
+        return super::respond::not_found(req.method().clone(), req.uri().clone()).await;
+    }
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let form = Form::of_path(parts.uri.path());
+    let form = if parts.method == axum::http::Method::POST && parts.uri.path() == "/api" {
+        Form::JsonRpc
+    } else {
+        Form::of_path(parts.uri.path())
+    };
     let limit = state.body_limit;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,
@@ -42,15 +47,12 @@ async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
             // Over the limit is 413; a body that breaks HTTP framing is a bad request.
             let e = e.into_inner();
             let rejection = if e.is::<http_body_util::LengthLimitError>() {
-                Rejection {
-                    error: request_errors::body_too_large(limit),
-                    status: Some(413),
-                }
+                Rejection::with_status(request_errors::body_too_large(limit), 413)
             } else {
                 request_errors::unreadable_body(&e.to_string()).into()
             };
             let request = Request::rejected(form, rejection);
-            return respond(&state, &request, &parts, started).await;
+            return respond(&state, &request, &parts, started, None).await;
         }
     };
     let raw = RawRequest {
@@ -61,7 +63,8 @@ async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
         body: &body,
     };
     let request = decode(form, &raw);
-    respond(&state, &request, &parts, started).await
+    let rpc_id = (form == Form::JsonRpc).then(|| op::jsonrpc::request_id(&body));
+    respond(&state, &request, &parts, started, rpc_id).await
 }
 
 /// Decode a request in its form.
@@ -69,6 +72,7 @@ pub fn decode(form: Form, raw: &RawRequest<'_>) -> Request {
     match form {
         Form::Api => op::api::decode(raw),
         Form::Rest => op::rest::decode(raw),
+        Form::JsonRpc => op::jsonrpc::decode(raw.body),
     }
 }
 
@@ -78,6 +82,7 @@ async fn respond(
     request: &Request,
     parts: &axum::http::request::Parts,
     started: Instant,
+    rpc_id: Option<serde_json::Value>,
 ) -> Response {
     let engine = &state.engine;
     let arrived = engine.clock().now();
@@ -102,7 +107,7 @@ async fn respond(
     };
     let applied = apply_with_faults(state, request, &injected);
     let created = match &applied.result {
-        Ok(Outcome::Created(Value::String(id))) => Some(id.clone()),
+        Ok(Outcome::Created(Value::String(id) | Value::Secret(id))) => Some(id.clone()),
         _ => None,
     };
     let mut entry = Entry {
@@ -125,7 +130,13 @@ async fn respond(
     if let Ok(outcome) = &applied.result {
         describe(request.name, outcome, &mut entry);
     }
-    let reply = encode(state, request.form, request.name, applied.result);
+    let reply = encode(
+        state,
+        request.form,
+        request.name,
+        applied.result,
+        rpc_id.as_ref(),
+    );
     let retry_after = match injected.answer {
         Some(What::HttpError {
             retry_after_secs, ..
@@ -215,7 +226,11 @@ fn apply_with_faults(state: &AppState, request: &Request, injected: &Injected) -
             _ => None,
         };
         return Applied {
-            result: Err(Rejection { error, status }),
+            result: Err(Rejection {
+                error,
+                status,
+                protocol: None,
+            }),
             user,
         };
     }
@@ -289,6 +304,40 @@ fn describe(name: Option<OpName>, outcome: &Outcome, entry: &mut Entry) {
     }
 }
 
+/// A JSON-RPC answer: `result` (an output or a vAPI error) or a protocol `error`, with the
+/// request's id (null when the request could not be read as one).
+fn envelope(form: Form, result: Result<Outcome, Rejection>, id: &serde_json::Value) -> Reply {
+    use serde_json::json;
+    let (status, body) = match result {
+        Ok(outcome) => (
+            200,
+            json!({"jsonrpc": "2.0", "id": id, "result": form.reply(&outcome).body}),
+        ),
+        Err(Rejection {
+            protocol: Some((code, message)),
+            error,
+            ..
+        }) => {
+            let id = match code {
+                op::jsonrpc::PARSE_ERROR | op::jsonrpc::INVALID_REQUEST => &serde_json::Value::Null,
+                _ => id,
+            };
+            let detail = error.messages.first().map(|m| m.default_message.clone());
+            let e = json!({"code": code, "message": message, "data": detail});
+            (200, json!({"jsonrpc": "2.0", "id": id, "error": e}))
+        }
+        Err(r) => (
+            // A fault's status (503, say) stays; vAPI errors travel with 200.
+            r.status.unwrap_or(200),
+            json!({"jsonrpc": "2.0", "id": id, "result": form.error(&r.error).body}),
+        ),
+    };
+    Reply {
+        status,
+        body: Some(body),
+    }
+}
+
 /// A structure's field, looking through `Optional`; none when unset.
 fn field_of<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     let Value::Struct(s) = v else { return None };
@@ -304,7 +353,11 @@ fn encode(
     form: Form,
     name: Option<OpName>,
     result: Result<Outcome, Rejection>,
+    rpc_id: Option<&serde_json::Value>,
 ) -> Reply {
+    if let Some(id) = rpc_id {
+        return envelope(form, result, id);
+    }
     let mut reply = match result {
         Ok(outcome) => form.reply(&outcome),
         Err(r) => {

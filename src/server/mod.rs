@@ -268,10 +268,9 @@ impl Drop for RunningServer {
 
 /// The whole application: every wire form's routes plus the safety nets.
 pub fn router(state: Arc<AppState>) -> Router {
-    dispatch::routes()
-        .merge(content::routes())
+    content::routes()
         .merge(admin::routes())
-        .fallback(respond::not_found)
+        .fallback(dispatch::handle)
         .method_not_allowed_fallback(respond::method_not_allowed)
         .with_state(state)
         .layer(CatchPanicLayer::custom(respond::panic_response))

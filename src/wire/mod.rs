@@ -6,6 +6,7 @@
 pub mod api;
 pub mod bodies;
 pub mod json;
+pub mod jsonrpc;
 pub mod rest;
 
 use serde_json::Value as Json;
@@ -51,19 +52,21 @@ pub struct Reply {
     pub body: Option<Json>,
 }
 
-/// A REST wire form, chosen by the route alone.
+/// A wire form, chosen by the route alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
     /// `/api/...`
     Api,
     /// `/rest/com/vmware/...`
     Rest,
+    /// vAPI JSON-RPC 2.0 at `POST /api` (the answer's envelope and id are added by the caller).
+    JsonRpc,
 }
 
 impl Form {
     pub fn style(self) -> MapStyle {
         match self {
-            Form::Api => api::STYLE,
+            Form::Api | Form::JsonRpc => api::STYLE,
             Form::Rest => rest::STYLE,
         }
     }
@@ -71,12 +74,23 @@ impl Form {
         match self {
             Form::Api => api::reply(outcome),
             Form::Rest => rest::reply(outcome),
+            Form::JsonRpc => Reply {
+                status: 200,
+                body: Some(serde_json::json!({ "output": match outcome {
+                    Outcome::Created(v) | Outcome::Read(v) => jsonrpc::encode(v),
+                    Outcome::Done => Json::Null,
+                }})),
+            },
         }
     }
     /// Write an error: its status from the standard table, its body in this form.
     pub fn error(self, e: &VapiError) -> Reply {
         Reply {
-            status: http_status(e.error_type),
+            // JSON-RPC answers vAPI errors with 200: the SDK reads no body of any other status.
+            status: match self {
+                Form::JsonRpc => 200,
+                _ => http_status(e.error_type),
+            },
             body: Some(self.error_body(e)),
         }
     }
@@ -84,6 +98,7 @@ impl Form {
         match self {
             Form::Api => api::error_body(e),
             Form::Rest => rest::error_body(e),
+            Form::JsonRpc => serde_json::json!({ "error": jsonrpc::encode_error(e) }),
         }
     }
     /// The form that owns a request path (`/rest/...` is legacy; everything else `/api`).

@@ -1,0 +1,417 @@
+//! Decoding vAPI JSON-RPC 2.0 (`POST /api`): the `invoke` envelope names the service and
+//! operation, the typed `operation-input` carries the parameters, and the security context the
+//! credentials (user and password to log in, the session id afterwards).
+//!
+//! Envelope faults are JSON-RPC protocol errors (-32700 parse, -32600 invalid request, -32601
+//! unknown method, service or operation, -32602 invalid params); everything after that is a vAPI
+//! error, answered in `result.error`.
+
+use serde_json::Value as Json;
+
+use super::{Op, OpName, Rejection, Request};
+use crate::engine::library::ItemFind;
+use crate::model::session::DOWNLOAD_SESSION_MODEL;
+use crate::model::value::{FieldDef, FromValue, StructDef, StructReader, Type};
+use crate::model::EndpointType;
+use crate::wire::{bodies, jsonrpc, request_errors, Form};
+
+const FORM: Form = Form::JsonRpc;
+
+pub const PARSE_ERROR: i64 = -32700;
+pub const INVALID_REQUEST: i64 = -32600;
+pub const METHOD_NOT_FOUND: i64 = -32601;
+pub const INVALID_PARAMS: i64 = -32602;
+
+/// The id of a JSON-RPC request, echoed in its answer (`null` when it could not be read).
+pub fn request_id(body: &[u8]) -> Json {
+    serde_json::from_slice::<Json>(body)
+        .ok()
+        .and_then(|j| j.get("id").cloned())
+        .unwrap_or(Json::Null)
+}
+
+fn protocol(code: i64, message: &'static str, detail: String) -> Rejection {
+    Rejection {
+        error: request_errors::invalid_input(&detail),
+        status: None,
+        protocol: Some((code, message)),
+    }
+}
+
+fn rejected(name: Option<OpName>, r: Rejection) -> Request {
+    let mut req = Request::unnamed(FORM, r);
+    req.name = name;
+    req
+}
+
+macro_rules! input {
+    ($name:ident { $($field:literal : $ty:expr),* $(,)? }) => {
+        static $name: StructDef = StructDef {
+            name: "operation-input",
+            fields: &[$(FieldDef { name: $field, ty: $ty }),*],
+        };
+    };
+}
+
+input!(NO_INPUT {});
+input!(LIBRARY_ID { "library_id": Type::String });
+input!(ITEM_ID { "library_item_id": Type::String });
+input!(SESSION_ID { "download_session_id": Type::String });
+input!(LIBRARY_FIND { "spec": Type::Struct(&bodies::LIBRARY_FIND_SPEC) });
+input!(ITEM_FIND { "spec": Type::Struct(&bodies::ITEM_FIND_SPEC) });
+input!(CREATE {
+    "client_token": Type::Optional(&Type::String),
+    "create_spec": Type::Struct(&DOWNLOAD_SESSION_MODEL),
+});
+input!(LIST { "library_item_id": Type::Optional(&Type::String) });
+input!(KEEP_ALIVE {
+    "download_session_id": Type::String,
+    "progress": Type::Optional(&Type::Long),
+});
+input!(FAIL {
+    "download_session_id": Type::String,
+    "client_error_message": Type::String,
+});
+input!(FILE {
+    "download_session_id": Type::String,
+    "file_name": Type::String,
+});
+input!(PREPARE {
+    "download_session_id": Type::String,
+    "file_name": Type::String,
+    "endpoint_type": Type::Optional(&Type::Enum(&EndpointType::DEF)),
+});
+
+/// Which operation a service and operation id name, and the shape of its input.
+fn operation(service: &str, operation: &str) -> Option<(OpName, &'static StructDef)> {
+    use OpName::*;
+    Some(match (service, operation) {
+        ("com.vmware.cis.session", "create") => (Login, &NO_INPUT),
+        ("com.vmware.cis.session", "get") => (SessionGet, &NO_INPUT),
+        ("com.vmware.cis.session", "delete") => (Logout, &NO_INPUT),
+        ("com.vmware.content.library", "list") => (LibraryList, &NO_INPUT),
+        ("com.vmware.content.library", "get") => (LibraryGet, &LIBRARY_ID),
+        ("com.vmware.content.library", "find") => (LibraryFind, &LIBRARY_FIND),
+        ("com.vmware.content.library.item", "list") => (ItemList, &LIBRARY_ID),
+        ("com.vmware.content.library.item", "get") => (ItemGet, &ITEM_ID),
+        ("com.vmware.content.library.item", "find") => (ItemFind, &ITEM_FIND),
+        (DS, "create") => (Create, &CREATE),
+        (DS, "get") => (Get, &SESSION_ID),
+        (DS, "list") => (List, &LIST),
+        (DS, "keep_alive") => (KeepAlive, &KEEP_ALIVE),
+        (DS, "cancel") => (Cancel, &SESSION_ID),
+        (DS, "fail") => (Fail, &FAIL),
+        (DS, "delete") => (Delete, &SESSION_ID),
+        (FILES, "list") => (FileList, &SESSION_ID),
+        (FILES, "get") => (FileGet, &FILE),
+        (FILES, "prepare") => (FilePrepare, &PREPARE),
+        _ => return None,
+    })
+}
+
+const DS: &str = "com.vmware.content.library.item.download_session";
+const FILES: &str = "com.vmware.content.library.item.downloadsession.file";
+
+/// The services served, for "not found" answers.
+pub const SERVICES: &[&str] = &[
+    "com.vmware.cis.session",
+    "com.vmware.content.library",
+    "com.vmware.content.library.item",
+    DS,
+    FILES,
+];
+
+/// Decode one JSON-RPC request body.
+pub fn decode(body: &[u8]) -> Request {
+    let json: Json = match serde_json::from_slice(body) {
+        Ok(j) => j,
+        Err(e) => {
+            return rejected(
+                None,
+                protocol(PARSE_ERROR, "Parse error.", format!("not JSON: {e}")),
+            )
+        }
+    };
+    let invalid = |detail: &str| {
+        rejected(
+            None,
+            protocol(INVALID_REQUEST, "Invalid request.", detail.to_string()),
+        )
+    };
+    let Some(env) = json.as_object() else {
+        return invalid("the request is not a JSON object");
+    };
+    if env.get("jsonrpc").and_then(Json::as_str) != Some("2.0") {
+        return invalid("\"jsonrpc\" must be \"2.0\"");
+    }
+    if !env
+        .get("id")
+        .is_some_and(|id| id.is_string() || id.is_number())
+    {
+        return invalid("\"id\" must be a string or a number");
+    }
+    match env.get("method").and_then(Json::as_str) {
+        Some("invoke") => {}
+        Some(_) => {
+            return rejected(
+                None,
+                protocol(
+                    METHOD_NOT_FOUND,
+                    "Method not found.",
+                    "the only method is \"invoke\"".into(),
+                ),
+            )
+        }
+        None => return invalid("\"method\" is missing"),
+    }
+    let Some(params) = env.get("params").and_then(Json::as_object) else {
+        return invalid("\"params\" must be an object");
+    };
+    let text = |k: &str| params.get(k).and_then(Json::as_str);
+    let (Some(service), Some(op_id)) = (text("serviceId"), text("operationId")) else {
+        return rejected(
+            None,
+            protocol(
+                INVALID_PARAMS,
+                "Invalid params.",
+                "params needs serviceId and operationId".into(),
+            ),
+        );
+    };
+    let Some((name, def)) = operation(service, op_id) else {
+        let what = if SERVICES.contains(&service) {
+            format!("operation {op_id:?} of {service}")
+        } else {
+            format!("service {service:?}")
+        };
+        return rejected(
+            None,
+            protocol(
+                METHOD_NOT_FOUND,
+                "Method not found.",
+                format!("no {what} is served"),
+            ),
+        );
+    };
+    let ctx = params.get("ctx").and_then(|c| c.get("securityCtx"));
+    let token = ctx
+        .and_then(|c| c.get("sessionId"))
+        .and_then(Json::as_str)
+        .map(str::to_string);
+    let input = params.get("input").unwrap_or(&Json::Null);
+    let op = read_input(input, def).and_then(|r| build(name, r, ctx));
+    Request {
+        form: FORM,
+        name: Some(name),
+        op,
+        token,
+        set_cookie: false,
+        needs_login: name.needs_login(),
+    }
+}
+
+fn read_input(input: &Json, def: &'static StructDef) -> Result<StructReader, Rejection> {
+    let invalid = |e: crate::model::DecodeError| {
+        protocol(
+            INVALID_PARAMS,
+            "Invalid params.",
+            format!("input{}: {}", e.path, e.message),
+        )
+    };
+    let value = jsonrpc::decode(input, &Type::Struct(def)).map_err(invalid)?;
+    StructReader::new(value, def).map_err(invalid)
+}
+
+fn req<T: FromValue>(r: &mut StructReader, name: &'static str) -> Result<T, Rejection> {
+    r.req(name).map_err(field_error)
+}
+
+fn opt<T: FromValue>(r: &mut StructReader, name: &'static str) -> Result<Option<T>, Rejection> {
+    r.opt(name).map_err(field_error)
+}
+
+fn field_error(e: crate::model::DecodeError) -> Rejection {
+    protocol(
+        INVALID_PARAMS,
+        "Invalid params.",
+        format!("input{}: {}", e.path, e.message),
+    )
+}
+
+/// The operation from its decoded input.
+fn build(name: OpName, mut r: StructReader, ctx: Option<&Json>) -> Result<Op, Rejection> {
+    let session = |r: &mut StructReader| req::<String>(r, "download_session_id");
+    Ok(match name {
+        OpName::Login => {
+            let field = |k: &str| ctx.and_then(|c| c.get(k)).and_then(Json::as_str);
+            match (field("userName"), field("password")) {
+                (Some(user), Some(password)) => Op::Login {
+                    user: user.to_string(),
+                    password: password.to_string(),
+                },
+                _ => {
+                    return Err(crate::engine::errors::unauthenticated(
+                        "log in with a user_pass security context (userName and password).",
+                    )
+                    .into())
+                }
+            }
+        }
+        OpName::SessionGet => Op::SessionGet,
+        OpName::Logout => Op::Logout,
+        OpName::LibraryList => Op::LibraryList,
+        OpName::LibraryGet => Op::LibraryGet {
+            library: req(&mut r, "library_id")?,
+        },
+        OpName::LibraryFind => {
+            let spec: crate::model::Value = req(&mut r, "spec")?;
+            let mut s = StructReader::new(spec, &bodies::LIBRARY_FIND_SPEC).map_err(field_error)?;
+            Op::LibraryFind {
+                name: opt(&mut s, "name")?,
+                kind: opt(&mut s, "type")?,
+            }
+        }
+        OpName::ItemList => Op::ItemList {
+            library: req(&mut r, "library_id")?,
+        },
+        OpName::ItemGet => Op::ItemGet {
+            item: req(&mut r, "library_item_id")?,
+        },
+        OpName::ItemFind => {
+            let spec: crate::model::Value = req(&mut r, "spec")?;
+            let mut s = StructReader::new(spec, &bodies::ITEM_FIND_SPEC).map_err(field_error)?;
+            Op::ItemFind(ItemFind {
+                name: opt(&mut s, "name")?,
+                library_id: opt(&mut s, "library_id")?,
+                source_id: opt(&mut s, "source_id")?,
+                item_type: opt(&mut s, "type")?,
+                cached: opt(&mut s, "cached")?,
+            })
+        }
+        OpName::Create => Op::Create {
+            client_token: opt(&mut r, "client_token")?,
+            spec: req(&mut r, "create_spec")?,
+        },
+        OpName::Get => Op::Get {
+            session: session(&mut r)?,
+        },
+        OpName::List => Op::List {
+            item: opt(&mut r, "library_item_id")?,
+        },
+        OpName::KeepAlive => Op::KeepAlive {
+            session: session(&mut r)?,
+            progress: opt(&mut r, "progress")?,
+        },
+        OpName::Cancel => Op::Cancel {
+            session: session(&mut r)?,
+        },
+        OpName::Fail => Op::Fail {
+            session: session(&mut r)?,
+            message: req(&mut r, "client_error_message")?,
+        },
+        OpName::Delete => Op::Delete {
+            session: session(&mut r)?,
+        },
+        OpName::FileList => Op::FileList {
+            session: session(&mut r)?,
+        },
+        OpName::FileGet => Op::FileGet {
+            session: session(&mut r)?,
+            file: req(&mut r, "file_name")?,
+        },
+        OpName::FilePrepare => Op::FilePrepare {
+            session: session(&mut r)?,
+            file: req(&mut r, "file_name")?,
+            endpoint: opt(&mut r, "endpoint_type")?,
+        },
+        OpName::Download => {
+            return Err(protocol(
+                METHOD_NOT_FOUND,
+                "Method not found.",
+                "downloads are not a JSON-RPC operation".into(),
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn capture(name: &str) -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/captures/requests/");
+        std::fs::read(format!("{dir}{name}.request.json")).unwrap()
+    }
+
+    #[test]
+    fn the_sdks_requests_decode_into_operations() {
+        let keep = decode(&capture(
+            "com.vmware.content.library.item.download_session.keep_alive",
+        ));
+        assert_eq!(keep.token.as_deref(), Some("<session-id>"));
+        assert_eq!(
+            keep.op,
+            Ok(Op::KeepAlive {
+                session: "sess-1".into(),
+                progress: Some(50)
+            })
+        );
+        let login = decode(&capture("com.vmware.cis.session.create"));
+        assert_eq!(
+            login.op,
+            Ok(Op::Login {
+                user: "probe-user".into(),
+                password: "<password>".into()
+            })
+        );
+        let prepare = decode(&capture(
+            "com.vmware.content.library.item.downloadsession.file.prepare",
+        ));
+        assert_eq!(
+            prepare.op,
+            Ok(Op::FilePrepare {
+                session: "sess-1".into(),
+                file: "a.ovf".into(),
+                endpoint: Some(EndpointType::Https)
+            })
+        );
+    }
+
+    #[test]
+    fn envelope_faults_are_protocol_errors() {
+        let code = |body: &str| decode(body.as_bytes()).op.unwrap_err().protocol.unwrap().0;
+        assert_eq!(code("{nope"), PARSE_ERROR);
+        assert_eq!(code("[]"), INVALID_REQUEST);
+        assert_eq!(
+            code(r#"{"jsonrpc":"1.0","id":"1","method":"invoke"}"#),
+            INVALID_REQUEST
+        );
+        assert_eq!(
+            code(r#"{"jsonrpc":"2.0","id":"1","method":"frob","params":{}}"#),
+            METHOD_NOT_FOUND
+        );
+        let call = |svc: &str, op: &str, input: &str| {
+            format!(
+                r#"{{"jsonrpc":"2.0","id":"1","method":"invoke","params":{{"serviceId":"{svc}","operationId":"{op}","input":{input},"ctx":{{}}}}}}"#
+            )
+        };
+        assert_eq!(
+            code(&call("com.vmware.nope", "get", "{}")),
+            METHOD_NOT_FOUND
+        );
+        assert_eq!(code(&call(DS, "frob", "{}")), METHOD_NOT_FOUND);
+        assert_eq!(
+            code(&call(DS, "get", r#"{"STRUCTURE":{"operation-input":{}}}"#)),
+            INVALID_PARAMS
+        );
+        assert_eq!(
+            code(&call(
+                DS,
+                "keep_alive",
+                r#"{"STRUCTURE":{"operation-input":{"download_session_id":"s","progress":50}}}"#
+            )),
+            INVALID_PARAMS,
+            "a bare value where an OPTIONAL is expected"
+        );
+    }
+}

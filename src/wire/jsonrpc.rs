@@ -1,0 +1,322 @@
+//! The vAPI JSON-RPC 2.0 value encoding (`POST /api`, what the official SDKs speak by default).
+//!
+//! Every value says what it is: structures are `{"STRUCTURE": {"<canonical name>": {...}}}`
+//! with every field written (unset optionals as `{"OPTIONAL": null}`), errors
+//! `{"ERROR": {"com.vmware.vapi.std.errors.<name>": {...}}}`, optionals `{"OPTIONAL": v}`,
+//! maps lists of `map-entry` structures, secrets `{"SECRET": "..."}`, void `null`. Scalars are
+//! bare. Decoding is strict and typed by the same [`Type`] descriptions as the REST forms.
+
+use serde_json::{json, Map as JsonMap, Number, Value as Json};
+
+use crate::model::value::{DecodeError, StructValue, Type, Value};
+use crate::model::{VapiError, VapiType};
+
+/// Write a value in the JSON-RPC encoding.
+pub fn encode(value: &Value) -> Json {
+    match value {
+        Value::Struct(StructValue { name, fields }) => {
+            let body: JsonMap<String, Json> = fields
+                .iter()
+                .map(|(n, v)| ((*n).to_string(), encode(v)))
+                .collect();
+            json!({ "STRUCTURE": { *name: body } })
+        }
+        Value::Optional(None) => json!({ "OPTIONAL": null }),
+        Value::Optional(Some(v)) => json!({ "OPTIONAL": encode(v) }),
+        Value::Void => Json::Null,
+        Value::List(items) => Json::Array(items.iter().map(encode).collect()),
+        Value::Map(entries) => Json::Array(
+            entries
+                .iter()
+                .map(|(k, v)| json!({"STRUCTURE": {"map-entry": {"key": k, "value": encode(v)}}}))
+                .collect(),
+        ),
+        Value::String(s) => Json::String(s.clone()),
+        Value::Secret(s) => json!({ "SECRET": s }),
+        Value::Long(n) => Json::Number((*n).into()),
+        Value::Double(d) => Number::from_f64(*d).map(Json::Number).unwrap_or(Json::Null),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Dynamic(j) => dynamic(j),
+    }
+}
+
+/// A dynamic structure (an error's `data`), written as typed values.
+fn dynamic(j: &Json) -> Json {
+    match j {
+        Json::Object(m) => {
+            let body: JsonMap<String, Json> =
+                m.iter().map(|(k, v)| (k.clone(), dynamic(v))).collect();
+            json!({ "STRUCTURE": { "dynamic_structure": body } })
+        }
+        Json::Array(a) => Json::Array(a.iter().map(dynamic).collect()),
+        Json::Null => json!({ "OPTIONAL": null }),
+        other => other.clone(),
+    }
+}
+
+/// Write a standard error as `{"ERROR": {"<canonical name>": {...}}}`.
+pub fn encode_error(e: &VapiError) -> Json {
+    match encode(&e.to_value()) {
+        Json::Object(mut m) => match m.remove("STRUCTURE") {
+            Some(body) => json!({ "ERROR": body }),
+            None => Json::Object(m),
+        },
+        other => other,
+    }
+}
+
+/// Read a JSON-RPC value as type `ty`.
+pub fn decode(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
+    match ty {
+        Type::Optional(inner) => {
+            let inside = tagged(json, "OPTIONAL").ok_or_else(|| {
+                mismatch(json, "an optional, written {\"OPTIONAL\": value or null}")
+            })?;
+            match inside {
+                Json::Null => Ok(Value::Optional(None)),
+                j => Ok(Value::Optional(Some(Box::new(
+                    decode(j, inner).map_err(|e| e.within("OPTIONAL"))?,
+                )))),
+            }
+        }
+        Type::Struct(def) => {
+            let (name, fields) = structure(json)?;
+            let at = |e: DecodeError| e.within(name).within("STRUCTURE");
+            if let Some(unknown) = fields
+                .keys()
+                .find(|k| !def.fields.iter().any(|f| f.name == *k))
+            {
+                return Err(at(DecodeError::new(
+                    format!("/{unknown}"),
+                    format!("unknown field {unknown:?} (not a field of {})", def.name),
+                )));
+            }
+            let mut out = Vec::with_capacity(def.fields.len());
+            for f in def.fields {
+                let v = match fields.get(f.name) {
+                    Some(j) => decode(j, &f.ty).map_err(|e| at(e.within(f.name)))?,
+                    None if matches!(f.ty, Type::Optional(_)) => Value::Optional(None),
+                    None => {
+                        return Err(at(DecodeError::new(
+                            format!("/{}", f.name),
+                            format!("required field {:?} is missing", f.name),
+                        )))
+                    }
+                };
+                out.push((f.name, v));
+            }
+            Ok(Value::Struct(StructValue {
+                name: def.name,
+                fields: out,
+            }))
+        }
+        Type::List(inner) => json
+            .as_array()
+            .ok_or_else(|| mismatch(json, "an array"))?
+            .iter()
+            .enumerate()
+            .map(|(i, j)| decode(j, inner).map_err(|e| e.within(&i.to_string())))
+            .collect::<Result<_, _>>()
+            .map(Value::List),
+        Type::Map(inner) => decode_map(json, inner),
+        Type::String | Type::DateTime | Type::Enum(_) => {
+            let s = json.as_str().ok_or_else(|| mismatch(json, "a string"))?;
+            if let Type::Enum(def) = ty {
+                if !def.values.contains(&s) {
+                    return Err(DecodeError::new(
+                        "",
+                        format!("{s:?} is not one of {}", def.values.join(", ")),
+                    ));
+                }
+            }
+            if matches!(ty, Type::DateTime) && crate::model::Timestamp::parse(s).is_none() {
+                return Err(DecodeError::new(
+                    "",
+                    format!("{s:?} is not a date-time such as 2015-01-01T22:13:05.651Z"),
+                ));
+            }
+            Ok(Value::String(s.to_string()))
+        }
+        Type::Secret => {
+            let inside = tagged(json, "SECRET").unwrap_or(json);
+            inside
+                .as_str()
+                .map(|s| Value::Secret(s.to_string()))
+                .ok_or_else(|| mismatch(json, "a secret, written {\"SECRET\": \"...\"}"))
+        }
+        Type::Long => json
+            .as_i64()
+            .map(Value::Long)
+            .ok_or_else(|| mismatch(json, "an integer (int64)")),
+        Type::Double => json
+            .as_f64()
+            .map(Value::Double)
+            .ok_or_else(|| mismatch(json, "a number")),
+        Type::Bool => json
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| mismatch(json, "a boolean")),
+        Type::Void => match json {
+            Json::Null => Ok(Value::Void),
+            j => Err(mismatch(j, "nothing (null)")),
+        },
+        Type::Dynamic => Ok(Value::Dynamic(json.clone())),
+    }
+}
+
+/// The inside of a one-key `{"TAG": inside}` object.
+fn tagged<'a>(json: &'a Json, tag: &str) -> Option<&'a Json> {
+    match json.as_object() {
+        Some(m) if m.len() == 1 => m.get(tag),
+        _ => None,
+    }
+}
+
+/// The name and fields of `{"STRUCTURE": {"<name>": {...}}}`.
+fn structure(json: &Json) -> Result<(&str, &JsonMap<String, Json>), DecodeError> {
+    let wrong = || {
+        mismatch(
+            json,
+            "a structure, written {\"STRUCTURE\": {\"<name>\": {...}}}",
+        )
+    };
+    let inner = tagged(json, "STRUCTURE")
+        .and_then(Json::as_object)
+        .filter(|m| m.len() == 1)
+        .ok_or_else(wrong)?;
+    let (name, fields) = inner.iter().next().ok_or_else(wrong)?;
+    let fields = fields.as_object().ok_or_else(wrong)?;
+    Ok((name, fields))
+}
+
+/// A map: a list of `map-entry` structures, or (as the Python runtime also reads it) one
+/// structure whose fields are the keys.
+fn decode_map(json: &Json, inner: &Type) -> Result<Value, DecodeError> {
+    let mut out = Vec::new();
+    if let Some(items) = json.as_array() {
+        for (i, entry) in items.iter().enumerate() {
+            let at = i.to_string();
+            let (_, e) = structure(entry).map_err(|e| e.within(&at))?;
+            if let Some(unknown) = e.keys().find(|k| *k != "key" && *k != "value") {
+                return Err(DecodeError::new(
+                    format!("/{at}/{unknown}"),
+                    format!("unknown field {unknown:?} in a map-entry"),
+                ));
+            }
+            let key = e.get("key").and_then(Json::as_str).ok_or_else(|| {
+                DecodeError::new(format!("/{at}/key"), "map-entry needs a string key")
+            })?;
+            let value = e.get("value").ok_or_else(|| {
+                DecodeError::new(format!("/{at}/value"), "map-entry needs a value")
+            })?;
+            out.push((
+                key.to_string(),
+                decode(value, inner).map_err(|e| e.within("value").within(&at))?,
+            ));
+        }
+        return Ok(Value::Map(out));
+    }
+    let (_, fields) = structure(json).map_err(|_| {
+        mismatch(
+            json,
+            "a map, written as a list of {\"STRUCTURE\": {\"map-entry\": {\"key\", \"value\"}}}",
+        )
+    })?;
+    for (k, j) in fields {
+        out.push((k.clone(), decode(j, inner).map_err(|e| e.within(k))?));
+    }
+    Ok(Value::Map(out))
+}
+
+fn mismatch(json: &Json, expected: &str) -> DecodeError {
+    let found = match json {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    };
+    DecodeError::new("", format!("expected {expected}, found {found}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DownloadSessionModel, FileInfo, LocalizableMessage, VapiType};
+
+    #[test]
+    fn a_file_info_reads_back_and_optionals_are_tagged() {
+        let info = FileInfo {
+            name: "a.ovf".into(),
+            size: Some(1234),
+            bytes_transferred: 0,
+            status: crate::model::PrepareStatus::Unprepared,
+            download_endpoint: None,
+            checksum_info: None,
+            error_message: None,
+        };
+        let j = encode(&info.to_value());
+        let body = &j["STRUCTURE"]["com.vmware.content.library.item.downloadsession.file.info"];
+        assert_eq!(body["size"], json!({"OPTIONAL": 1234}));
+        assert_eq!(body["download_endpoint"], json!({"OPTIONAL": null}));
+        assert_eq!(body["status"], "UNPREPARED");
+        let back = FileInfo::from_value(decode(&j, FileInfo::vapi_type()).unwrap()).unwrap();
+        assert_eq!(back, info);
+    }
+
+    #[test]
+    fn the_sdks_create_spec_decodes() {
+        let spec = json!({"STRUCTURE": {"com.vmware.content.library.item.download_session_model": {
+            "id": {"OPTIONAL": null}, "library_item_id": {"OPTIONAL": "item-1"},
+            "library_item_content_version": {"OPTIONAL": null}, "error_message": {"OPTIONAL": null},
+            "client_progress": {"OPTIONAL": null}, "state": {"OPTIONAL": null},
+            "expiration_time": {"OPTIONAL": null}}}});
+        let v = decode(&spec, DownloadSessionModel::vapi_type()).unwrap();
+        let m = DownloadSessionModel::from_value(v).unwrap();
+        assert_eq!(m.library_item_id.as_deref(), Some("item-1"));
+    }
+
+    #[test]
+    fn maps_are_map_entries_and_the_api_object_form_is_refused() {
+        let mut m = LocalizableMessage::new("id.x", "text", vec![]);
+        m.params = Some(crate::model::value::Map(vec![(
+            "k".into(),
+            crate::model::LocalizationParam {
+                s: Some("v".into()),
+                ..Default::default()
+            },
+        )]));
+        let j = encode(&m.to_value());
+        let params =
+            &j["STRUCTURE"]["com.vmware.vapi.std.localizable_message"]["params"]["OPTIONAL"];
+        assert_eq!(params[0]["STRUCTURE"]["map-entry"]["key"], "k");
+        let back = decode(&j, LocalizableMessage::vapi_type()).unwrap();
+        assert_eq!(LocalizableMessage::from_value(back).unwrap(), m);
+        let mut bad = j.clone();
+        bad["STRUCTURE"]["com.vmware.vapi.std.localizable_message"]["params"]["OPTIONAL"] =
+            json!({"k": {"s": "v"}});
+        assert!(decode(&bad, LocalizableMessage::vapi_type()).is_err());
+    }
+
+    #[test]
+    fn errors_are_tagged_with_their_canonical_name() {
+        let e = crate::engine::errors::session_not_found("nope");
+        let j = encode_error(&e);
+        let body = &j["ERROR"]["com.vmware.vapi.std.errors.not_found"];
+        assert_eq!(body["error_type"], json!({"OPTIONAL": "NOT_FOUND"}));
+        assert_eq!(body["data"], json!({"OPTIONAL": null}));
+        assert!(
+            body["messages"][0]["STRUCTURE"]["com.vmware.vapi.std.localizable_message"].is_object()
+        );
+    }
+
+    #[test]
+    fn a_bare_null_is_not_an_unset_optional() {
+        assert!(decode(&Json::Null, &Type::Optional(&Type::Long)).is_err());
+        assert_eq!(
+            decode(&json!({"OPTIONAL": 5}), &Type::Optional(&Type::Long)).unwrap(),
+            Value::Optional(Some(Box::new(Value::Long(5))))
+        );
+    }
+}
