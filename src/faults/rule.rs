@@ -154,7 +154,7 @@ pub struct When {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub op: Vec<OpName>,
-    /// Wire form: `api`, `rest`, `jsonrpc` or `content` (the download endpoints).
+    /// Wire form: `api`, `rest`, `jsonrpc`, `sdk-rest` or `content` (the download endpoints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form: Option<FormName>,
     /// Library item id.
@@ -197,6 +197,8 @@ pub enum FormName {
     Rest,
     #[serde(rename = "jsonrpc")]
     JsonRpc,
+    #[serde(rename = "sdk-rest")]
+    SdkRest,
     Content,
 }
 
@@ -206,6 +208,7 @@ impl FormName {
             FormName::Api => "api",
             FormName::Rest => "rest",
             FormName::JsonRpc => "jsonrpc",
+            FormName::SdkRest => "sdk-rest",
             FormName::Content => "content",
         }
     }
@@ -217,6 +220,7 @@ impl From<crate::wire::Form> for FormName {
             crate::wire::Form::Api => FormName::Api,
             crate::wire::Form::Rest => FormName::Rest,
             crate::wire::Form::JsonRpc => FormName::JsonRpc,
+            crate::wire::Form::SdkRest => FormName::SdkRest,
         }
     }
 }

@@ -321,6 +321,23 @@ impl Query<'_> {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_ref())
     }
+    /// The Python SDK's `'rest'` mode names a GET's parameter in the query (`?library_id`)
+    /// and sends its value in a JSON body: take such values from the body.
+    fn fill_from_body(&mut self, body: &[u8]) {
+        if !self.0.iter().any(|(_, v)| v.is_empty()) {
+            return;
+        }
+        let Ok(serde_json::Value::Object(fields)) = serde_json::from_slice(body) else {
+            return;
+        };
+        for (k, v) in self.0.iter_mut() {
+            if let (true, Some(serde_json::Value::String(s))) =
+                (v.is_empty(), fields.get(k.as_ref()))
+            {
+                *v = Cow::Owned(s.clone());
+            }
+        }
+    }
     fn required(&self, name: &str) -> Result<String, Rejection> {
         self.get(name)
             .map(str::to_string)

@@ -1,7 +1,8 @@
 //! Applying a decoded [`Op`] to the engine, once, whatever form it arrived in.
 //!
-//! Login is checked first for every route that needs it (as vCenter's authentication filter
-//! does), then the decoder's verdict on the inputs, then the operation itself.
+//! JSON-RPC protocol errors come first; then login, for every route that needs it (as
+//! vCenter's authentication filter does); then the decoder's verdict on the inputs; then the
+//! operation itself.
 
 use crate::engine::auth::Caller;
 use crate::engine::{errors, Engine};
@@ -21,7 +22,9 @@ pub struct Applied {
 pub fn login_token(req: &Request) -> Result<&str, VapiError> {
     req.token.as_deref().ok_or_else(|| {
         errors::unauthenticated(match req.form {
-            Form::Api => "send the vmware-api-session-id header (log in with POST /api/session).",
+            Form::Api | Form::SdkRest => {
+                "send the vmware-api-session-id header (log in with POST /api/session)."
+            }
             Form::Rest => {
                 "send the vmware-api-session-id header or cookie (log in with POST /rest/com/vmware/cis/session)."
             }
@@ -33,6 +36,15 @@ pub fn login_token(req: &Request) -> Result<&str, VapiError> {
 }
 
 pub fn apply(engine: &Engine, req: &Request) -> Applied {
+    // A request that is not a well-formed JSON-RPC call is refused as such before any login.
+    if let Err(r) = &req.op {
+        if r.protocol.is_some() {
+            return Applied {
+                result: Err(r.clone()),
+                user: None,
+            };
+        }
+    }
     let caller = if req.needs_login {
         match login_token(req).and_then(|t| engine.authenticate(t)) {
             Ok(c) => Some(c),

@@ -30,7 +30,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Res
         path.strip_prefix(p)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if !api("/api") && !api("/rest") {
+    if !api("/api") && !api("/rest") && !api(crate::wire::SDK_REST_PREFIX) {
         return super::respond::not_found(req.method().clone(), req.uri().clone()).await;
     }
     let started = Instant::now();
@@ -73,6 +73,9 @@ pub fn decode(form: Form, raw: &RawRequest<'_>) -> Request {
         Form::Api => op::api::decode(raw),
         Form::Rest => op::rest::decode(raw),
         Form::JsonRpc => op::jsonrpc::decode(raw.body),
+        Form::SdkRest => {
+            op::api::decode_as(raw, form, &format!("{}/api", crate::wire::SDK_REST_PREFIX))
+        }
     }
 }
 
@@ -326,9 +329,10 @@ fn envelope(form: Form, result: Result<Outcome, Rejection>, id: &serde_json::Val
             let e = json!({"code": code, "message": message, "data": detail});
             (200, json!({"jsonrpc": "2.0", "id": id, "error": e}))
         }
+        // Every vAPI error travels with 200, an injected 503 too: its class is
+        // ServiceUnavailable, as the SDK raises it.
         Err(r) => (
-            // A fault's status (503, say) stays; vAPI errors travel with 200.
-            r.status.unwrap_or(200),
+            200,
             json!({"jsonrpc": "2.0", "id": id, "result": form.error(&r.error).body}),
         ),
     };

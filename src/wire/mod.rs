@@ -61,19 +61,22 @@ pub enum Form {
     Rest,
     /// vAPI JSON-RPC 2.0 at `POST /api` (the answer's envelope and id are added by the caller).
     JsonRpc,
+    /// The Python SDK's `'rest'` mode, served under `/sdk-rest/api/...`: `/api` paths and
+    /// inputs, `/rest` bodies (`{"value"}` wrappers, maps as key/value lists) and errors.
+    SdkRest,
 }
 
 impl Form {
     pub fn style(self) -> MapStyle {
         match self {
             Form::Api | Form::JsonRpc => api::STYLE,
-            Form::Rest => rest::STYLE,
+            Form::Rest | Form::SdkRest => rest::STYLE,
         }
     }
     pub fn reply(self, outcome: &Outcome) -> Reply {
         match self {
             Form::Api => api::reply(outcome),
-            Form::Rest => rest::reply(outcome),
+            Form::Rest | Form::SdkRest => rest::reply(outcome),
             Form::JsonRpc => Reply {
                 status: 200,
                 body: Some(serde_json::json!({ "output": match outcome {
@@ -97,19 +100,28 @@ impl Form {
     pub fn error_body(self, e: &VapiError) -> Json {
         match self {
             Form::Api => api::error_body(e),
-            Form::Rest => rest::error_body(e),
+            Form::Rest | Form::SdkRest => rest::error_body(e),
             Form::JsonRpc => serde_json::json!({ "error": jsonrpc::encode_error(e) }),
         }
     }
     /// The form that owns a request path (`/rest/...` is legacy; everything else `/api`).
     pub fn of_path(path: &str) -> Form {
-        if path == "/rest" || path.starts_with("/rest/") {
+        let under = |p: &str| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        if under("/rest") {
             Form::Rest
+        } else if under(SDK_REST_PREFIX) {
+            Form::SdkRest
         } else {
             Form::Api
         }
     }
 }
+
+/// Where the Python SDK's `'rest'` mode is served: its base URL is `<server>/sdk-rest/api`.
+pub const SDK_REST_PREFIX: &str = "/sdk-rest";
 
 /// The HTTP status of a standard error, the same on `/api` and `/rest`.
 pub fn http_status(t: ErrorType) -> u16 {
