@@ -27,7 +27,7 @@ use crate::model::{
 use auth::{Caller, Login, Logins, User, PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE};
 pub use clock::Clock;
 use library::{Catalog, CatalogError, ItemSource, LibrarySpec};
-use prepare::{ChecksumJob, Preparer};
+use prepare::{PrepareRead, Preparer};
 use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
 use transfer::Transfer;
 
@@ -921,7 +921,7 @@ pub struct Download {
     pub algorithm: ChecksumAlgorithm,
     pub transfer: Arc<Transfer>,
     /// The checksum computation prepare started; none when checksums are off.
-    pub checksum: Option<Arc<ChecksumJob>>,
+    pub checksum: Option<Arc<dyn PrepareRead>>,
     /// The session whose URI this is.
     pub session_id: String,
     /// Serve the byte at this offset flipped (a fault; the checksum stays honest).
