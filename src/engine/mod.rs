@@ -54,6 +54,24 @@ impl Default for PrepareTiming {
     }
 }
 
+/// How HTTPS download URIs are laid out: the engine hands over a session's download token and
+/// a file name, reports the URI, and later resolves the same token and name in
+/// [`Engine::open_download`]. The server that serves the URIs knows their form.
+pub trait EndpointLayout: Send + Sync + std::fmt::Debug {
+    /// The URI serving `file` (a plain name, not yet escaped) to the holder of `token`.
+    fn https_uri(&self, token: &str, file: &str) -> String;
+}
+
+/// The layout of engine-only use: the relative `{token}/{file}`, which nothing serves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenPath;
+
+impl EndpointLayout for TokenPath {
+    fn https_uri(&self, token: &str, file: &str) -> String {
+        format!("{token}/{}", crate::ids::escape(file))
+    }
+}
+
 /// Everything the engine needs to know up front.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -66,8 +84,8 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Seed of synthetic file content (fixed by default, so demo files never change).
     pub content_seed: u64,
-    /// Base of download URIs, e.g. `http://127.0.0.1:8080` (no trailing slash).
-    pub endpoint_base: String,
+    /// Where HTTPS download URIs point (the server's route; [`TokenPath`] by default).
+    pub endpoint_layout: Arc<dyn EndpointLayout>,
     /// Reported as `ssl_certificate_thumbprint` on download endpoints, when serving TLS.
     pub endpoint_thumbprint: Option<String>,
     /// Reported as `ssl_certificate` (PEM) on download endpoints, when configured.
@@ -87,7 +105,7 @@ impl Default for EngineConfig {
             libraries: library::demo_library(),
             seed: 0,
             content_seed: 0,
-            endpoint_base: "http://127.0.0.1:8080".to_string(),
+            endpoint_layout: Arc::new(TokenPath),
             endpoint_thumbprint: None,
             endpoint_certificate: None,
             emit_session_id: false,
@@ -656,14 +674,13 @@ impl Engine {
     }
 
     fn endpoint(&self, s: &Session, file: &SessionFile, kind: EndpointType) -> TransferEndpoint {
-        let name = crate::ids::escape(&file.name);
         let wrong_thumbprint = file.faults.wrong_thumbprint || self.violates(Violation::Thumbprint);
         match kind {
             EndpointType::Https => TransferEndpoint {
-                uri: format!(
-                    "{}/cls/data/{}/{}",
-                    self.config.endpoint_base, s.content_token, name
-                ),
+                uri: self
+                    .config
+                    .endpoint_layout
+                    .https_uri(&s.content_token, &file.name),
                 ssl_certificate_thumbprint: self.config.endpoint_thumbprint.as_ref().map(|t| {
                     if wrong_thumbprint {
                         t.chars().rev().collect()
@@ -679,6 +696,7 @@ impl Engine {
                     .item(&s.item_id)
                     .map(|i| i.library_id.clone())
                     .unwrap_or_default();
+                let name = crate::ids::escape(&file.name);
                 TransferEndpoint {
                     uri: format!(
                         "ds:///vmfs/volumes/{}/contentlib-{}/{}/{}",
@@ -693,7 +711,7 @@ impl Engine {
 
     // ---- the content plane ----
 
-    /// Resolve a download URI (`/cls/data/<token>/<file>`) to what it serves. The URI works
+    /// Resolve a download URI (its token and file, see [`EndpointLayout`]) to what it serves. The URI works
     /// only while its session is ACTIVE and the file is PREPARED for an HTTPS endpoint.
     pub fn open_download(&self, token: &str, file_name: &str) -> Result<Download, DownloadRefused> {
         let (store, now) = self.store();

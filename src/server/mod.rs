@@ -303,7 +303,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         "http"
     };
     let base_url = base_url_for(scheme, addr);
-    config.engine.endpoint_base = base_url.clone();
+    config.engine.endpoint_layout = Arc::new(content::DataUris::new(&base_url));
     if let (Some(cert), Some(opts)) = (&certificate, &config.tls) {
         config.engine.endpoint_thumbprint = Some(if opts.sha256_thumbprint {
             cert.sha256.clone()
