@@ -39,8 +39,9 @@ pub struct PrepareTiming {
     pub requested_ms: u64,
     /// Time spent in PREPARING, in milliseconds.
     pub preparing_ms: u64,
-    /// Under the real clock, stay PREPARING until the file has been read for its checksum
-    /// (see [`prepare`]). Off, a download that outruns the read waits at its last byte.
+    /// Stay PREPARING until the file has been read for its checksum (see [`prepare`]). Off, a
+    /// download that outruns the read waits at its last byte. The engine follows it as given;
+    /// the server turns it off under a virtual clock (`server::prepare_timing_for`).
     pub wait_for_checksum: bool,
 }
 
@@ -624,9 +625,9 @@ impl Engine {
                 }
             }
         };
-        // Under the real clock, preparing also means the file has been read (see `prepare`).
+        // Waiting for the checksum, preparing also means the file has been read (see `prepare`).
         let mut error_message = None;
-        let waits = self.config.prepare.wait_for_checksum && !self.clock.is_virtual();
+        let waits = self.config.prepare.wait_for_checksum;
         let status = match (&f.checksum, status) {
             (Some(job), PrepareStatus::Prepared) if waits => match job.result() {
                 None => PrepareStatus::Preparing,

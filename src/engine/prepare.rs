@@ -7,10 +7,11 @@
 //! byte is served and serving never pays for hashing. The engine only looks at the read's
 //! [`PrepareRead::result`]; how a read runs and how one waits for it is the content plane's.
 //!
-//! Under the real clock a file stays PREPARING until its read is done (and goes to ERROR if the
-//! file cannot be read), unless `[prepare] wait_for_checksum` is off. Under a virtual clock
-//! statuses follow virtual time alone, so runs stay replayable. Either way a download that
-//! outruns its read waits for it at its last byte, so `checksum_info` is there once it ends.
+//! With [`super::PrepareTiming::wait_for_checksum`] on, a file stays PREPARING until its read
+//! is done (and goes to ERROR if the file cannot be read). The server turns it off under a
+//! virtual clock (see `server::prepare_timing_for`), so statuses follow virtual time alone and
+//! runs stay replayable. Either way a download that outruns its read waits for it at its last
+//! byte, so `checksum_info` is there once it ends.
 
 use std::any::Any;
 use std::fmt;

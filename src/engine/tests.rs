@@ -251,7 +251,8 @@ fn engine_reading(clock: Clock) -> (Engine, Arc<HandPreparer>) {
 fn engine_reading_with(clock: Clock, prepare: PrepareTiming) -> (Engine, Arc<HandPreparer>) {
     let preparer = Arc::new(HandPreparer::default());
     let config = EngineConfig {
-        prepare,
+        // As the server hands it over (on a virtual clock, no wait for the read).
+        prepare: crate::server::prepare_timing_for(&clock, prepare),
         ..Default::default()
     };
     let e = Engine::new(config, clock)

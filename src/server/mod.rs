@@ -24,7 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::engine::library::CatalogError;
-use crate::engine::{Clock, Engine, EngineConfig};
+use crate::engine::{Clock, Engine, EngineConfig, PrepareTiming};
 
 /// Shared by every handler.
 #[derive(Debug)]
@@ -329,6 +329,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         })?;
         journal = journal.with_sink(file);
     }
+    config.engine.prepare = prepare_timing_for(&config.clock, config.engine.prepare);
     let engine = Arc::new(
         Engine::new(config.engine, config.clock)?
             .with_preparer(content.clone())
@@ -379,6 +380,15 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// The prepare timing the engine is handed on `clock`: under a virtual clock no file waits for
+/// its checksum read, so statuses follow virtual time alone and runs stay replayable.
+pub fn prepare_timing_for(clock: &Clock, timing: PrepareTiming) -> PrepareTiming {
+    PrepareTiming {
+        wait_for_checksum: timing.wait_for_checksum && !clock.is_virtual(),
+        ..timing
+    }
 }
 
 /// The URL clients use for a bound address; an unspecified IP is reached through loopback.
