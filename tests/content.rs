@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::forms::{Client, Form};
 use common::{ISO_ITEM, OVF_ITEM};
-use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::Dlsim;
 use md5::Md5;
 use rstest::rstest;

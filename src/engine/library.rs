@@ -6,54 +6,38 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::model::{ChecksumAlgorithm, ItemModel, LibraryModel, LibraryType, Timestamp};
 
-/// One library as configured.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One library to serve (the configuration file's form is [`crate::config::LibrarySpec`]).
+#[derive(Debug, Clone)]
 pub struct LibrarySpec {
-    #[serde(default)]
     pub id: Option<String>,
     pub name: String,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub items: Vec<ItemSpec>,
 }
 
-/// One library item as configured.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One library item to serve.
+#[derive(Debug, Clone)]
 pub struct ItemSpec {
-    #[serde(default)]
     pub id: Option<String>,
     pub name: String,
-    #[serde(default, rename = "type")]
     pub item_type: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default = "default_content_version")]
     pub content_version: String,
     /// Algorithm of the checksum reported after a complete download (unset: SHA1).
-    #[serde(default)]
     pub checksum_algorithm: Option<String>,
-    #[serde(default)]
     pub files: Vec<FileSpec>,
     /// Serve this item's files from this directory instead of synthetic bytes; with no
     /// `files` listed, every regular file in it is one of the item's files.
-    #[serde(default)]
     pub path: Option<PathBuf>,
 }
 
-/// One file of an item as configured: its name and declared size in bytes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One file of an item: its name and declared size in bytes.
+#[derive(Debug, Clone)]
 pub struct FileSpec {
     pub name: String,
-    /// Declared size; for a directory-backed item it is read from the file and may be left out.
-    #[serde(default)]
+    /// Declared size; for a directory-backed item it is read from the file.
     pub size: u64,
 }
 

@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Deserialize;
 
 use crate::faults::{Faults, Violation, What};
 use crate::model::{
@@ -32,8 +31,7 @@ use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
 use transfer::Transfer;
 
 /// How long a prepare request stays in each intermediate status (no wait by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrepareTiming {
     /// Time spent in PREPARE_REQUESTED, in milliseconds.
     pub requested_ms: u64,

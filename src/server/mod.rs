@@ -155,10 +155,10 @@ impl ServerConfig {
             self.engine.idle_timeout = std::time::Duration::from_secs(secs);
         }
         if let Some(p) = s.prepare {
-            self.engine.prepare = p;
+            self.engine.prepare = p.into();
         }
         if !s.libraries.is_empty() {
-            self.engine.libraries = s.libraries.clone();
+            self.engine.libraries = crate::config::libraries(s.libraries.clone());
         }
         self.faults.extend(s.faults.iter().cloned());
         self.expect = s.expect.clone();
