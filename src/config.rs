@@ -233,7 +233,10 @@ impl From<ItemSpec> for library::ItemSpec {
             content_version: i.content_version,
             checksum_algorithm: i.checksum_algorithm,
             files: i.files.into_iter().map(Into::into).collect(),
-            path: i.path,
+            source: match i.path {
+                Some(dir) => library::ItemSource::Directory(dir),
+                None => library::ItemSource::Synthetic,
+            },
         }
     }
 }
@@ -243,6 +246,7 @@ impl From<FileSpec> for library::FileSpec {
         library::FileSpec {
             name: f.name,
             size: f.size,
+            target: None,
         }
     }
 }
@@ -337,7 +341,7 @@ impl FileConfig {
             ));
         }
         if let Some(dir) = self.library_dir {
-            config.engine.libraries = crate::engine::library::library_from_directory(&dir)
+            config.engine.libraries = crate::content::directory::library_from_directory(&dir)
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         if !self.libraries.is_empty() {

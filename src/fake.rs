@@ -232,7 +232,7 @@ impl DlsimBuilder {
     }
     /// Serve a directory as the library: one item per subdirectory.
     pub fn library_dir(mut self, dir: &std::path::Path) -> Self {
-        self.config.engine.libraries = crate::engine::library::library_from_directory(dir)
+        self.config.engine.libraries = crate::content::directory::library_from_directory(dir)
             .unwrap_or_else(|e| panic!("dlsim cannot serve {}: {e}", dir.display()));
         self
     }

@@ -11,11 +11,12 @@
 //! the file once, on its own thread, as vCenter's preparation transfer does, and the result is
 //! shared by every session that prepares the same content.
 //!
-//! A directory library is checked when it loads, but its files can change afterwards; every
-//! read goes through [`open_in_library`], which never follows a symlink, so nothing outside
-//! the library directory is ever read.
+//! A directory library is checked when it loads ([`directory`]), but its files can change
+//! afterwards; every read goes through [`open_in_library`], which never follows a symlink, so
+//! nothing outside the library directory is ever read.
 
 pub mod checksum;
+pub mod directory;
 pub mod job;
 pub mod synthetic;
 

@@ -329,6 +329,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         })?;
         journal = journal.with_sink(file);
     }
+    crate::content::directory::read_directories(&mut config.engine.libraries)?;
     config.engine.prepare = prepare_timing_for(&config.clock, config.engine.prepare);
     let engine = Arc::new(
         Engine::new(config.engine, config.clock)?
