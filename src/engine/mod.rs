@@ -3,6 +3,20 @@
 //! It knows the lifecycle rules and nothing of HTTP or JSON: inputs are model values, outputs are
 //! model values or a [`VapiError`]. Time comes only from its [`Clock`], ids only from its seeded
 //! random source, so the same calls with the same seed and clock give the same answers.
+//!
+//! It is handed, and does not know, everything else:
+//! - no filesystem: the catalogue takes [`library::LibrarySpec`] values; directory libraries
+//!   are read by `content::directory` before the engine is built, and a directory item's path
+//!   is only carried to the content plane;
+//! - no async runtime: the read preparing a file starts is a [`prepare::PrepareRead`] from a
+//!   [`prepare::Preparer`] (the content plane), of which the engine only asks the result;
+//! - no download-URI layout: HTTPS URIs come from the [`EndpointLayout`] in [`EngineConfig`]
+//!   (the server's download route). DIRECT `ds:///vmfs/volumes/...` URIs are contract data
+//!   made of the catalogue's ids and served by nothing, so the engine writes them itself;
+//! - no clock kind: whether PREPARED waits for the file's read is
+//!   [`PrepareTiming::wait_for_checksum`], which the server turns off on a virtual clock;
+//! - no configuration file: `config` (and scenarios) read the file format and convert it into
+//!   the plain types here.
 
 pub mod auth;
 pub mod clock;
