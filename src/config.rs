@@ -37,16 +37,19 @@
 //! checksum_algorithm = "SHA256"
 //! files = [{ name = "alpine.iso", size = 62914560 }]
 //! ```
+//!
+//! The sections that scenarios share (`[prepare]`, `[[libraries]]`) and `[[users]]` are read
+//! into the types here, which convert into the engine's plain ones: the engine knows no file
+//! format.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-use crate::engine::auth::User;
-use crate::engine::library::LibrarySpec;
-use crate::engine::PrepareTiming;
+use crate::engine::auth::{self, KNOWN_PRIVILEGES};
+use crate::engine::{self, library};
 use crate::server::{ServerConfig, DEFAULT_BODY_LIMIT};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,7 +64,7 @@ pub struct FileConfig {
     pub content_seed: Option<u64>,
     pub checksums: Option<bool>,
     /// Serve a directory as the library: one item per subdirectory.
-    pub library_dir: Option<std::path::PathBuf>,
+    pub library_dir: Option<PathBuf>,
     pub tls: Option<TlsSection>,
     #[serde(default)]
     pub users: Vec<User>,
@@ -80,6 +83,177 @@ pub struct TlsSection {
     pub sha256_thumbprint: bool,
     #[serde(default)]
     pub report_certificate: bool,
+}
+
+/// `[prepare]`: how long a prepare request stays in each intermediate status (see
+/// [`engine::PrepareTiming`]; the same defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrepareTiming {
+    pub requested_ms: u64,
+    pub preparing_ms: u64,
+    pub wait_for_checksum: bool,
+}
+
+impl Default for PrepareTiming {
+    fn default() -> Self {
+        engine::PrepareTiming::default().into()
+    }
+}
+
+impl From<engine::PrepareTiming> for PrepareTiming {
+    fn from(t: engine::PrepareTiming) -> Self {
+        PrepareTiming {
+            requested_ms: t.requested_ms,
+            preparing_ms: t.preparing_ms,
+            wait_for_checksum: t.wait_for_checksum,
+        }
+    }
+}
+
+impl From<PrepareTiming> for engine::PrepareTiming {
+    fn from(t: PrepareTiming) -> Self {
+        engine::PrepareTiming {
+            requested_ms: t.requested_ms,
+            preparing_ms: t.preparing_ms,
+            wait_for_checksum: t.wait_for_checksum,
+        }
+    }
+}
+
+/// `[[users]]`: a user as configured (every privilege when none are listed).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    pub password: String,
+    #[serde(default = "all_privileges", deserialize_with = "known_privileges")]
+    pub privileges: Vec<String>,
+}
+
+fn all_privileges() -> Vec<String> {
+    KNOWN_PRIVILEGES.iter().map(|p| p.to_string()).collect()
+}
+
+/// Configured privileges, each one dlsim knows: a misspelt one would silently leave the user
+/// without it.
+fn known_privileges<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let privileges = Vec::<String>::deserialize(d)?;
+    match privileges
+        .iter()
+        .find(|p| !KNOWN_PRIVILEGES.contains(&p.as_str()))
+    {
+        Some(p) => Err(serde::de::Error::custom(format!(
+            "unknown privilege {p:?}; the known privileges are {}",
+            KNOWN_PRIVILEGES.join(", ")
+        ))),
+        None => Ok(privileges),
+    }
+}
+
+impl From<User> for auth::User {
+    fn from(u: User) -> Self {
+        auth::User {
+            name: u.name,
+            password: u.password,
+            privileges: u.privileges,
+        }
+    }
+}
+
+/// `[[libraries]]`: one library as configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibrarySpec {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub items: Vec<ItemSpec>,
+}
+
+/// `[[libraries.items]]`: one library item as configured.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default, rename = "type")]
+    pub item_type: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "default_content_version")]
+    pub content_version: String,
+    /// Algorithm of the checksum reported after a complete download (unset: SHA1).
+    #[serde(default)]
+    pub checksum_algorithm: Option<String>,
+    #[serde(default)]
+    pub files: Vec<FileSpec>,
+    /// Serve this item's files from this directory instead of synthetic bytes; with no
+    /// `files` listed, every regular file in it is one of the item's files.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+/// One file of an item as configured: its name and declared size in bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    pub name: String,
+    /// Declared size; for a directory-backed item it is read from the file and may be left out.
+    #[serde(default)]
+    pub size: u64,
+}
+
+fn default_content_version() -> String {
+    "1".to_string()
+}
+
+impl From<LibrarySpec> for library::LibrarySpec {
+    fn from(l: LibrarySpec) -> Self {
+        library::LibrarySpec {
+            id: l.id,
+            name: l.name,
+            description: l.description,
+            items: l.items.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl From<ItemSpec> for library::ItemSpec {
+    fn from(i: ItemSpec) -> Self {
+        library::ItemSpec {
+            id: i.id,
+            name: i.name,
+            item_type: i.item_type,
+            description: i.description,
+            content_version: i.content_version,
+            checksum_algorithm: i.checksum_algorithm,
+            files: i.files.into_iter().map(Into::into).collect(),
+            source: match i.path {
+                Some(dir) => library::ItemSource::Directory(dir),
+                None => library::ItemSource::Synthetic,
+            },
+        }
+    }
+}
+
+impl From<FileSpec> for library::FileSpec {
+    fn from(f: FileSpec) -> Self {
+        library::FileSpec {
+            name: f.name,
+            size: f.size,
+            target: None,
+        }
+    }
+}
+
+/// Configured libraries as the engine takes them.
+pub fn libraries(specs: Vec<LibrarySpec>) -> Vec<library::LibrarySpec> {
+    specs.into_iter().map(Into::into).collect()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,10 +306,10 @@ impl FileConfig {
         }
         config.body_limit = self.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT);
         if let Some(p) = self.prepare {
-            config.engine.prepare = p;
+            config.engine.prepare = p.into();
         }
         if !self.users.is_empty() {
-            config.engine.users = self.users;
+            config.engine.users = self.users.into_iter().map(Into::into).collect();
         }
         if let Some(seed) = self.content_seed {
             config.engine.content_seed = seed;
@@ -167,11 +341,11 @@ impl FileConfig {
             ));
         }
         if let Some(dir) = self.library_dir {
-            config.engine.libraries = crate::engine::library::library_from_directory(&dir)
+            config.engine.libraries = crate::content::directory::library_from_directory(&dir)
                 .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         }
         if !self.libraries.is_empty() {
-            config.engine.libraries = self.libraries;
+            config.engine.libraries = libraries(self.libraries);
         }
         Ok(())
     }

@@ -12,8 +12,8 @@
 
 use std::time::Duration;
 
+use crate::config::LibrarySpec;
 use crate::engine::auth::{User, DEMO_PASSWORD, DEMO_USER};
-use crate::engine::library::LibrarySpec;
 use crate::engine::{Clock, Engine, PrepareTiming};
 use crate::faults::scenario::{Scenario, ScenarioError};
 use crate::faults::verify::{Expectations, Report};
@@ -212,8 +212,9 @@ impl DlsimBuilder {
         self.config.engine.users = users;
         self
     }
+    /// Serve these libraries (as a configuration file's `[[libraries]]` would list them).
     pub fn libraries(mut self, libraries: Vec<LibrarySpec>) -> Self {
-        self.config.engine.libraries = libraries;
+        self.config.engine.libraries = crate::config::libraries(libraries);
         self
     }
     pub fn body_limit(mut self, bytes: usize) -> Self {
@@ -231,7 +232,7 @@ impl DlsimBuilder {
     }
     /// Serve a directory as the library: one item per subdirectory.
     pub fn library_dir(mut self, dir: &std::path::Path) -> Self {
-        self.config.engine.libraries = crate::engine::library::library_from_directory(dir)
+        self.config.engine.libraries = crate::content::directory::library_from_directory(dir)
             .unwrap_or_else(|e| panic!("dlsim cannot serve {}: {e}", dir.display()));
         self
     }

@@ -239,7 +239,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(dir) = &args.library {
         config.engine.libraries =
-            dlsim::engine::library::library_from_directory(dir).map_err(|e| e.to_string())?;
+            dlsim::content::directory::library_from_directory(dir).map_err(|e| e.to_string())?;
     }
     if args.tls || args.cert.is_some() {
         let mut opts = config.tls.take().unwrap_or_default();

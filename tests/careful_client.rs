@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use dlsim::client::{self, ClientError, DownloadOptions, Report};
-use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::faults::scenario::SHELF;
 use dlsim::journal::Entry;
 use dlsim::op::OpName;

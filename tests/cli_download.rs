@@ -20,7 +20,7 @@ use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
 
 use dlsim::client::{self, ClientError, DownloadOptions, Event, TlsPolicy};
-use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::engine::PrepareTiming;
 use dlsim::server::TlsOptions;
 use dlsim::Dlsim;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::forms::{Client, Form};
 use common::{ISO_ITEM, OVF_ITEM};
-use dlsim::engine::library::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
 use dlsim::Dlsim;
 use md5::Md5;
 use rstest::rstest;
@@ -424,14 +424,15 @@ async fn a_directory_library_serves_its_files_and_nothing_outside() {
 #[cfg(unix)]
 #[test]
 fn a_symlink_out_of_the_library_is_refused_at_load() {
-    use dlsim::engine::library::{library_from_directory, Catalog, CatalogError};
+    use dlsim::content::directory::{library_from_directory, read_directories};
+    use dlsim::engine::library::CatalogError;
     let root = tempfile::tempdir().unwrap();
     let lib = root.path().join("lib");
     std::fs::create_dir_all(lib.join("item")).unwrap();
     std::fs::write(root.path().join("secret.txt"), b"x").unwrap();
     std::os::unix::fs::symlink(root.path().join("secret.txt"), lib.join("item/link.iso")).unwrap();
-    let specs = library_from_directory(&lib).unwrap();
-    let err = Catalog::new(&specs, dlsim::model::Timestamp(0)).unwrap_err();
+    let mut specs = library_from_directory(&lib).unwrap();
+    let err = read_directories(&mut specs).unwrap_err();
     assert!(matches!(err, CatalogError::NotInDirectory { .. }), "{err}");
 }
 

@@ -11,11 +11,13 @@
 //! the file once, on its own thread, as vCenter's preparation transfer does, and the result is
 //! shared by every session that prepares the same content.
 //!
-//! A directory library is checked when it loads, but its files can change afterwards; every
-//! read goes through [`open_in_library`], which never follows a symlink, so nothing outside
-//! the library directory is ever read.
+//! A directory library is checked when it loads ([`directory`]), but its files can change
+//! afterwards; every read goes through [`open_in_library`], which never follows a symlink, so
+//! nothing outside the library directory is ever read.
 
 pub mod checksum;
+pub mod directory;
+pub mod job;
 pub mod synthetic;
 
 use std::collections::HashMap;
@@ -32,10 +34,11 @@ use futures_core::Stream;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::engine::library::ItemSource;
-use crate::engine::prepare::{ChecksumJob, Preparer};
+use crate::engine::prepare::{PrepareRead, Preparer};
 use crate::engine::Download;
 use crate::model::{ChecksumAlgorithm, ChecksumInfo};
 use checksum::Hasher;
+pub use job::ChecksumJob;
 use synthetic::{SyntheticFile, SyntheticSlices, CHUNK};
 
 /// A stream of file bytes.
@@ -62,7 +65,7 @@ impl Drop for ContentPlane {
 }
 
 impl Preparer for ContentPlane {
-    fn prepare(&self, file: &Download) -> Option<Arc<ChecksumJob>> {
+    fn prepare(&self, file: &Download) -> Option<Arc<dyn PrepareRead>> {
         if !self.enabled {
             return None;
         }
@@ -70,7 +73,7 @@ impl Preparer for ContentPlane {
         let key = (identity(file), file.algorithm);
         match jobs.get(&key) {
             // A read that failed (the file was missing, say) is tried again by the next prepare.
-            Some(job) if !matches!(job.result(), Some(Err(_))) => return Some(job.clone()),
+            Some(job) if !matches!(job.result(), Some(Err(_))) => return Some(job.clone() as _),
             _ => {}
         }
         let job = Arc::new(ChecksumJob::default());
@@ -86,7 +89,7 @@ impl Preparer for ContentPlane {
             job.finish(Err(format!("cannot start reading the file: {e}")));
         }
         jobs.insert(key, job.clone());
-        Some(job)
+        Some(job as _)
     }
 }
 
@@ -351,7 +354,9 @@ impl Metered {
         if t.checksum().is_some() || !t.complete(self.download.size) {
             return None;
         }
-        let job = self.download.checksum.clone()?;
+        let read = self.download.checksum.clone()?;
+        // Reads reach a download only from this content plane's `prepare`: they are its jobs.
+        let job = read.into_any().downcast::<ChecksumJob>().ok()?;
         Some(Box::pin(async move { job.wait().await }))
     }
 }

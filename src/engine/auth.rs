@@ -5,8 +5,6 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Deserializer};
-
 use crate::model::{SessionInfo, Timestamp};
 
 /// Needed to create and list download sessions.
@@ -16,34 +14,12 @@ pub const PRIV_READ_STORAGE: &str = "ContentLibrary.ReadStorage";
 /// Every privilege dlsim checks; configuration may name only these.
 pub const KNOWN_PRIVILEGES: &[&str] = &[PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE];
 
-/// A user as configured.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+/// A user who may log in, with their privileges.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub name: String,
     pub password: String,
-    #[serde(default = "all_privileges", deserialize_with = "known_privileges")]
     pub privileges: Vec<String>,
-}
-
-fn all_privileges() -> Vec<String> {
-    vec![PRIV_DOWNLOAD_SESSION.into(), PRIV_READ_STORAGE.into()]
-}
-
-/// Configured privileges, each one dlsim knows: a misspelt one would silently leave the user
-/// without it.
-fn known_privileges<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let privileges = Vec::<String>::deserialize(d)?;
-    match privileges
-        .iter()
-        .find(|p| !KNOWN_PRIVILEGES.contains(&p.as_str()))
-    {
-        Some(p) => Err(serde::de::Error::custom(format!(
-            "unknown privilege {p:?}; the known privileges are {}",
-            KNOWN_PRIVILEGES.join(", ")
-        ))),
-        None => Ok(privileges),
-    }
 }
 
 impl User {

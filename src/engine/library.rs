@@ -2,63 +2,49 @@
 //!
 //! It is read-only at run time and comes from configuration (or the built-in demo). Ids not
 //! given in configuration are derived from names, so the same file always yields the same ids.
+//!
+//! The catalogue reads no disk: a directory item arrives with its files already listed, sized
+//! and resolved (by `content::directory`), and its [`ItemSource::Directory`] path is only
+//! carried to the content plane.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
+use std::path::PathBuf;
 
 use crate::model::{ChecksumAlgorithm, ItemModel, LibraryModel, LibraryType, Timestamp};
 
-/// One library as configured.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One library to serve (the configuration file's form is [`crate::config::LibrarySpec`]).
+#[derive(Debug, Clone)]
 pub struct LibrarySpec {
-    #[serde(default)]
     pub id: Option<String>,
     pub name: String,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default)]
     pub items: Vec<ItemSpec>,
 }
 
-/// One library item as configured.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One library item to serve.
+#[derive(Debug, Clone)]
 pub struct ItemSpec {
-    #[serde(default)]
     pub id: Option<String>,
     pub name: String,
-    #[serde(default, rename = "type")]
     pub item_type: Option<String>,
-    #[serde(default)]
     pub description: Option<String>,
-    #[serde(default = "default_content_version")]
     pub content_version: String,
     /// Algorithm of the checksum reported after a complete download (unset: SHA1).
-    #[serde(default)]
     pub checksum_algorithm: Option<String>,
-    #[serde(default)]
     pub files: Vec<FileSpec>,
-    /// Serve this item's files from this directory instead of synthetic bytes; with no
-    /// `files` listed, every regular file in it is one of the item's files.
-    #[serde(default)]
-    pub path: Option<PathBuf>,
+    /// Where the files' bytes come from. A directory item's files are taken as given: whoever
+    /// builds the engine has them read first (`content::directory::read_directories`).
+    pub source: ItemSource,
 }
 
-/// One file of an item as configured: its name and declared size in bytes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One file of an item: its name and size in bytes.
+#[derive(Debug, Clone)]
 pub struct FileSpec {
     pub name: String,
-    /// Declared size; for a directory-backed item it is read from the file and may be left out.
-    #[serde(default)]
     pub size: u64,
-}
-
-fn default_content_version() -> String {
-    "1".to_string()
+    /// Directory items: the file in the directory that holds the bytes (see
+    /// [`ItemFile::target`]); none for synthetic ones.
+    pub target: Option<String>,
 }
 
 /// A library item with its files, as the engine uses it.
@@ -80,7 +66,8 @@ pub struct Item {
 pub enum ItemSource {
     /// Deterministic bytes from the content seed (no disk).
     Synthetic,
-    /// Files of this directory (canonical path); nothing outside it is ever read.
+    /// Files of this directory (canonical path once read); nothing outside it is ever read.
+    /// The engine only carries the path to the content plane.
     Directory(PathBuf),
 }
 
@@ -127,6 +114,7 @@ pub enum CatalogError {
     UnknownAlgorithm { item: String, algorithm: String },
     #[error("item {item:?}: file {file:?} is larger than 2^63-1 bytes")]
     TooLarge { item: String, file: String },
+    /// Reading a directory library (`content::directory`) failed; the catalogue reads none.
     #[error("cannot read the library directory {path}: {message}")]
     Directory { path: String, message: String },
     #[error("item {item:?}: {file:?} is not a regular file inside {dir}")]
@@ -135,115 +123,6 @@ pub enum CatalogError {
         file: String,
         dir: String,
     },
-}
-
-/// An item's files, each with its [`ItemFile::target`] when the item is a directory's.
-type FilesWithTargets = Vec<(FileSpec, Option<String>)>;
-
-/// The files of a directory-backed item: the listed ones (sizes read from disk), or every
-/// regular file in the directory. Each must be a regular file directly inside it; each comes
-/// with the name of the file that holds its bytes (see [`ItemFile::target`]).
-fn directory_files(
-    item: &str,
-    dir: &Path,
-    listed: &[FileSpec],
-) -> Result<(ItemSource, FilesWithTargets), CatalogError> {
-    let io = |e: std::io::Error| CatalogError::Directory {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    };
-    let root = dir.canonicalize().map_err(io)?;
-    let names: Vec<String> = if listed.is_empty() {
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(&root).map_err(io)? {
-            let entry = entry.map_err(io)?;
-            // Symlinks are listed too, so that one leading outside is refused, not skipped.
-            let kind = entry.file_type().map_err(io)?;
-            if kind.is_file() || kind.is_symlink() {
-                if let Some(name) = entry.file_name().to_str() {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names.sort();
-        names
-    } else {
-        listed.iter().map(|f| f.name.clone()).collect()
-    };
-    let mut files = Vec::new();
-    for name in names {
-        if !is_safe_file_name(&name) {
-            return Err(CatalogError::UnsafeFileName {
-                item: item.to_string(),
-                file: name,
-            });
-        }
-        let not_inside = || CatalogError::NotInDirectory {
-            item: item.to_string(),
-            file: name.clone(),
-            dir: root.display().to_string(),
-        };
-        let path = root.join(&name).canonicalize().map_err(|_| not_inside())?;
-        let meta = std::fs::metadata(&path).map_err(io)?;
-        let target = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string);
-        if path.parent() != Some(root.as_path()) || !meta.is_file() || target.is_none() {
-            return Err(not_inside());
-        }
-        files.push((
-            FileSpec {
-                name,
-                size: meta.len(),
-            },
-            target,
-        ));
-    }
-    Ok((ItemSource::Directory(root), files))
-}
-
-/// A library served from a directory: one item per subdirectory, its files as the item's files.
-pub fn library_from_directory(dir: &Path) -> Result<Vec<LibrarySpec>, CatalogError> {
-    let io = |e: std::io::Error| CatalogError::Directory {
-        path: dir.display().to_string(),
-        message: e.to_string(),
-    };
-    let root = dir.canonicalize().map_err(io)?;
-    let mut subdirs: Vec<PathBuf> = Vec::new();
-    for entry in std::fs::read_dir(&root).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        if entry.file_type().map_err(io)?.is_dir() {
-            subdirs.push(entry.path());
-        }
-    }
-    subdirs.sort();
-    let name = root
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "library".to_string());
-    let items = subdirs
-        .into_iter()
-        .map(|d| ItemSpec {
-            id: None,
-            name: d
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            item_type: None,
-            description: None,
-            content_version: default_content_version(),
-            checksum_algorithm: None,
-            files: vec![],
-            path: Some(d),
-        })
-        .collect();
-    Ok(vec![LibrarySpec {
-        id: None,
-        name,
-        description: Some(format!("Served from {}", root.display())),
-        items,
-    }])
 }
 
 /// Namespace of the ids dlsim derives from names.
@@ -296,15 +175,8 @@ impl Catalog {
                         })?,
                     ),
                 };
-                let (source, specs) = match &it.path {
-                    None => (
-                        ItemSource::Synthetic,
-                        it.files.iter().map(|f| (f.clone(), None)).collect(),
-                    ),
-                    Some(dir) => directory_files(&it.name, dir, &it.files)?,
-                };
                 let mut files: Vec<ItemFile> = Vec::new();
-                for (f, target) in specs {
+                for f in &it.files {
                     if !is_safe_file_name(&f.name) {
                         return Err(CatalogError::UnsafeFileName {
                             item: it.name.clone(),
@@ -326,7 +198,7 @@ impl Catalog {
                     files.push(ItemFile {
                         name: f.name.clone(),
                         size: f.size,
-                        target,
+                        target: f.target.clone(),
                     });
                 }
                 item_ids.push(id.clone());
@@ -341,7 +213,7 @@ impl Catalog {
                         content_version: it.content_version.clone(),
                         checksum_algorithm,
                         files,
-                        source,
+                        source: it.source.clone(),
                     },
                 );
             }
@@ -457,6 +329,7 @@ pub fn demo_library() -> Vec<LibrarySpec> {
     let file = |name: &str, size: u64| FileSpec {
         name: name.to_string(),
         size,
+        target: None,
     };
     vec![LibrarySpec {
         id: Some(DEMO_LIBRARY_ID.to_string()),
@@ -470,7 +343,7 @@ pub fn demo_library() -> Vec<LibrarySpec> {
                 description: Some("Photon OS 5 appliance (OVF template)".to_string()),
                 content_version: "2".to_string(),
                 checksum_algorithm: None,
-                path: None,
+                source: ItemSource::Synthetic,
                 files: vec![
                     file("photon-5.ovf", 9_412),
                     file("photon-5.mf", 236),
@@ -484,7 +357,7 @@ pub fn demo_library() -> Vec<LibrarySpec> {
                 description: Some("Ubuntu 24.04 live server installer".to_string()),
                 content_version: "1".to_string(),
                 checksum_algorithm: Some("SHA256".to_string()),
-                path: None,
+                source: ItemSource::Synthetic,
                 files: vec![file("ubuntu-24.04-live-server-amd64.iso", 2_754_981_888)],
             },
         ],

@@ -3,6 +3,20 @@
 //! It knows the lifecycle rules and nothing of HTTP or JSON: inputs are model values, outputs are
 //! model values or a [`VapiError`]. Time comes only from its [`Clock`], ids only from its seeded
 //! random source, so the same calls with the same seed and clock give the same answers.
+//!
+//! It is handed, and does not know, everything else:
+//! - no filesystem: the catalogue takes [`library::LibrarySpec`] values; directory libraries
+//!   are read by `content::directory` before the engine is built, and a directory item's path
+//!   is only carried to the content plane;
+//! - no async runtime: the read preparing a file starts is a [`prepare::PrepareRead`] from a
+//!   [`prepare::Preparer`] (the content plane), of which the engine only asks the result;
+//! - no download-URI layout: HTTPS URIs come from the [`EndpointLayout`] in [`EngineConfig`]
+//!   (the server's download route). DIRECT `ds:///vmfs/volumes/...` URIs are contract data
+//!   made of the catalogue's ids and served by nothing, so the engine writes them itself;
+//! - no clock kind: whether PREPARED waits for the file's read is
+//!   [`PrepareTiming::wait_for_checksum`], which the server turns off on a virtual clock;
+//! - no configuration file: `config` (and scenarios) read the file format and convert it into
+//!   the plain types here.
 
 pub mod auth;
 pub mod clock;
@@ -17,7 +31,6 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::Deserialize;
 
 use crate::faults::{Faults, Violation, What};
 use crate::model::{
@@ -27,20 +40,20 @@ use crate::model::{
 use auth::{Caller, Login, Logins, User, PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE};
 pub use clock::Clock;
 use library::{Catalog, CatalogError, ItemSource, LibrarySpec};
-use prepare::{ChecksumJob, Preparer};
+use prepare::{PrepareRead, Preparer};
 use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
 use transfer::Transfer;
 
 /// How long a prepare request stays in each intermediate status (no wait by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrepareTiming {
     /// Time spent in PREPARE_REQUESTED, in milliseconds.
     pub requested_ms: u64,
     /// Time spent in PREPARING, in milliseconds.
     pub preparing_ms: u64,
-    /// Under the real clock, stay PREPARING until the file has been read for its checksum
-    /// (see [`prepare`]). Off, a download that outruns the read waits at its last byte.
+    /// Stay PREPARING until the file has been read for its checksum (see [`prepare`]). Off, a
+    /// download that outruns the read waits at its last byte. The engine follows it as given;
+    /// the server turns it off under a virtual clock (`server::prepare_timing_for`).
     pub wait_for_checksum: bool,
 }
 
@@ -51,6 +64,24 @@ impl Default for PrepareTiming {
             preparing_ms: 0,
             wait_for_checksum: true,
         }
+    }
+}
+
+/// How HTTPS download URIs are laid out: the engine hands over a session's download token and
+/// a file name, reports the URI, and later resolves the same token and name in
+/// [`Engine::open_download`]. The server that serves the URIs knows their form.
+pub trait EndpointLayout: Send + Sync + std::fmt::Debug {
+    /// The URI serving `file` (a plain name, not yet escaped) to the holder of `token`.
+    fn https_uri(&self, token: &str, file: &str) -> String;
+}
+
+/// The layout of engine-only use: the relative `{token}/{file}`, which nothing serves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenPath;
+
+impl EndpointLayout for TokenPath {
+    fn https_uri(&self, token: &str, file: &str) -> String {
+        format!("{token}/{}", crate::ids::escape(file))
     }
 }
 
@@ -66,8 +97,8 @@ pub struct EngineConfig {
     pub seed: u64,
     /// Seed of synthetic file content (fixed by default, so demo files never change).
     pub content_seed: u64,
-    /// Base of download URIs, e.g. `http://127.0.0.1:8080` (no trailing slash).
-    pub endpoint_base: String,
+    /// Where HTTPS download URIs point (the server's route; [`TokenPath`] by default).
+    pub endpoint_layout: Arc<dyn EndpointLayout>,
     /// Reported as `ssl_certificate_thumbprint` on download endpoints, when serving TLS.
     pub endpoint_thumbprint: Option<String>,
     /// Reported as `ssl_certificate` (PEM) on download endpoints, when configured.
@@ -87,7 +118,7 @@ impl Default for EngineConfig {
             libraries: library::demo_library(),
             seed: 0,
             content_seed: 0,
-            endpoint_base: "http://127.0.0.1:8080".to_string(),
+            endpoint_layout: Arc::new(TokenPath),
             endpoint_thumbprint: None,
             endpoint_certificate: None,
             emit_session_id: false,
@@ -606,9 +637,9 @@ impl Engine {
                 }
             }
         };
-        // Under the real clock, preparing also means the file has been read (see `prepare`).
+        // Waiting for the checksum, preparing also means the file has been read (see `prepare`).
         let mut error_message = None;
-        let waits = self.config.prepare.wait_for_checksum && !self.clock.is_virtual();
+        let waits = self.config.prepare.wait_for_checksum;
         let status = match (&f.checksum, status) {
             (Some(job), PrepareStatus::Prepared) if waits => match job.result() {
                 None => PrepareStatus::Preparing,
@@ -656,14 +687,13 @@ impl Engine {
     }
 
     fn endpoint(&self, s: &Session, file: &SessionFile, kind: EndpointType) -> TransferEndpoint {
-        let name = crate::ids::escape(&file.name);
         let wrong_thumbprint = file.faults.wrong_thumbprint || self.violates(Violation::Thumbprint);
         match kind {
             EndpointType::Https => TransferEndpoint {
-                uri: format!(
-                    "{}/cls/data/{}/{}",
-                    self.config.endpoint_base, s.content_token, name
-                ),
+                uri: self
+                    .config
+                    .endpoint_layout
+                    .https_uri(&s.content_token, &file.name),
                 ssl_certificate_thumbprint: self.config.endpoint_thumbprint.as_ref().map(|t| {
                     if wrong_thumbprint {
                         t.chars().rev().collect()
@@ -679,6 +709,7 @@ impl Engine {
                     .item(&s.item_id)
                     .map(|i| i.library_id.clone())
                     .unwrap_or_default();
+                let name = crate::ids::escape(&file.name);
                 TransferEndpoint {
                     uri: format!(
                         "ds:///vmfs/volumes/{}/contentlib-{}/{}/{}",
@@ -693,7 +724,7 @@ impl Engine {
 
     // ---- the content plane ----
 
-    /// Resolve a download URI (`/cls/data/<token>/<file>`) to what it serves. The URI works
+    /// Resolve a download URI (its token and file, see [`EndpointLayout`]) to what it serves. The URI works
     /// only while its session is ACTIVE and the file is PREPARED for an HTTPS endpoint.
     pub fn open_download(&self, token: &str, file_name: &str) -> Result<Download, DownloadRefused> {
         let (store, now) = self.store();
@@ -921,7 +952,7 @@ pub struct Download {
     pub algorithm: ChecksumAlgorithm,
     pub transfer: Arc<Transfer>,
     /// The checksum computation prepare started; none when checksums are off.
-    pub checksum: Option<Arc<ChecksumJob>>,
+    pub checksum: Option<Arc<dyn PrepareRead>>,
     /// The session whose URI this is.
     pub session_id: String,
     /// Serve the byte at this offset flipped (a fault; the checksum stays honest).

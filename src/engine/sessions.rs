@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::prepare::ChecksumJob;
+use super::prepare::PrepareRead;
 use super::transfer::Transfer;
 
 use crate::model::{EndpointType, LocalizableMessage, State, Timestamp};
@@ -47,7 +47,7 @@ pub struct SessionFile {
     /// What has been downloaded of this file through this session.
     pub transfer: Arc<Transfer>,
     /// The checksum computation the first HTTPS prepare started.
-    pub checksum: Option<Arc<ChecksumJob>>,
+    pub checksum: Option<Arc<dyn PrepareRead>>,
     /// What injected faults did to this file.
     pub faults: FileFaults,
 }

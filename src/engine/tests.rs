@@ -205,15 +205,34 @@ fn prepare_steps_through_the_documented_states() {
     );
 }
 
+/// A read the test finishes by hand.
+#[derive(Debug, Default)]
+struct HandRead(std::sync::OnceLock<Result<String, String>>);
+
+impl HandRead {
+    fn finish(&self, result: Result<String, String>) {
+        let _ = self.0.set(result);
+    }
+}
+
+impl prepare::PrepareRead for HandRead {
+    fn result(&self) -> Option<&Result<String, String>> {
+        self.0.get()
+    }
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+}
+
 /// A preparer whose one job the test finishes by hand, counting the reads it was asked for.
 #[derive(Debug, Default)]
 struct HandPreparer {
-    job: Arc<prepare::ChecksumJob>,
+    job: Arc<HandRead>,
     reads: std::sync::atomic::AtomicUsize,
 }
 
 impl prepare::Preparer for HandPreparer {
-    fn prepare(&self, _: &Download) -> Option<Arc<prepare::ChecksumJob>> {
+    fn prepare(&self, _: &Download) -> Option<Arc<dyn prepare::PrepareRead>> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Some(self.job.clone())
     }
@@ -232,7 +251,8 @@ fn engine_reading(clock: Clock) -> (Engine, Arc<HandPreparer>) {
 fn engine_reading_with(clock: Clock, prepare: PrepareTiming) -> (Engine, Arc<HandPreparer>) {
     let preparer = Arc::new(HandPreparer::default());
     let config = EngineConfig {
-        prepare,
+        // As the server hands it over (on a virtual clock, no wait for the read).
+        prepare: crate::server::prepare_timing_for(&clock, prepare),
         ..Default::default()
     };
     let e = Engine::new(config, clock)

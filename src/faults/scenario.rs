@@ -10,8 +10,7 @@ use serde::Deserialize;
 
 use super::verify::Expectations;
 use super::Fault;
-use crate::engine::library::LibrarySpec;
-use crate::engine::PrepareTiming;
+use crate::config::{LibrarySpec, PrepareTiming};
 
 /// One scenario file.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -6,6 +6,8 @@
 //! ranges are served with 206; an unsatisfiable range gets 416. Every refusal, a path that does
 //! not decode included, is a JSON error in the `/api` form: the path is decoded here, not by an
 //! extractor whose rejection would be plain text.
+//!
+//! The URI's form is this module's too: the engine reports what [`DataUris`] lays out.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ use super::inject::{self, Target};
 use super::respond::error_response;
 use super::AppState;
 use crate::content::ByteStream;
-use crate::engine::DownloadRefused;
+use crate::engine::{DownloadRefused, EndpointLayout};
 use crate::faults::{FormName, What};
 use crate::journal::Entry;
 use crate::model::{ErrorType, VapiError};
@@ -34,6 +36,28 @@ const PREFIX: &str = "/cls/data";
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/cls/data/{token}/{file}", get(download))
+}
+
+/// The download URIs this module serves, `{base}/cls/data/{token}/{file}`, as the engine
+/// reports them.
+#[derive(Debug, Clone)]
+pub struct DataUris {
+    /// The server's base URL, e.g. `http://127.0.0.1:8080` (no trailing slash).
+    base: String,
+}
+
+impl DataUris {
+    pub fn new(base: &str) -> Self {
+        DataUris {
+            base: base.to_string(),
+        }
+    }
+}
+
+impl EndpointLayout for DataUris {
+    fn https_uri(&self, token: &str, file: &str) -> String {
+        format!("{}{PREFIX}/{token}/{}", self.base, crate::ids::escape(file))
+    }
 }
 
 fn refusal(r: DownloadRefused, file: &str) -> Response {

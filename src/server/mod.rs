@@ -24,7 +24,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::engine::library::CatalogError;
-use crate::engine::{Clock, Engine, EngineConfig};
+use crate::engine::{Clock, Engine, EngineConfig, PrepareTiming};
 
 /// Shared by every handler.
 #[derive(Debug)]
@@ -155,10 +155,10 @@ impl ServerConfig {
             self.engine.idle_timeout = std::time::Duration::from_secs(secs);
         }
         if let Some(p) = s.prepare {
-            self.engine.prepare = p;
+            self.engine.prepare = p.into();
         }
         if !s.libraries.is_empty() {
-            self.engine.libraries = s.libraries.clone();
+            self.engine.libraries = crate::config::libraries(s.libraries.clone());
         }
         self.faults.extend(s.faults.iter().cloned());
         self.expect = s.expect.clone();
@@ -302,7 +302,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         "http"
     };
     let base_url = base_url_for(scheme, addr);
-    config.engine.endpoint_base = base_url.clone();
+    config.engine.endpoint_layout = Arc::new(content::DataUris::new(&base_url));
     if let (Some(cert), Some(opts)) = (&certificate, &config.tls) {
         config.engine.endpoint_thumbprint = Some(if opts.sha256_thumbprint {
             cert.sha256.clone()
@@ -328,6 +328,8 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         })?;
         journal = journal.with_sink(file);
     }
+    crate::content::directory::read_directories(&mut config.engine.libraries)?;
+    config.engine.prepare = prepare_timing_for(&config.clock, config.engine.prepare);
     let engine = Arc::new(
         Engine::new(config.engine, config.clock)?
             .with_preparer(content.clone())
@@ -378,6 +380,15 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         shutdown: Some(tx),
         task: Some(task),
     })
+}
+
+/// The prepare timing the engine is handed on `clock`: under a virtual clock no file waits for
+/// its checksum read, so statuses follow virtual time alone and runs stay replayable.
+pub fn prepare_timing_for(clock: &Clock, timing: PrepareTiming) -> PrepareTiming {
+    PrepareTiming {
+        wait_for_checksum: timing.wait_for_checksum && !clock.is_virtual(),
+        ..timing
+    }
 }
 
 /// The URL clients use for a bound address; an unspecified IP is reached through loopback.
