@@ -583,6 +583,14 @@ fn roundtrips<T: Case>(v: &T) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(format!("{style:?}: {e}\ntext: {text}")))?;
         prop_assert_eq!(&back, v, "{:?} text: {}", style, text);
     }
+    // The third encoding: JSON-RPC's typed values, through JSON text too.
+    let json = dlsim::wire::jsonrpc::encode(&v.to_value());
+    let reparsed: Json = serde_json::from_str(&text_of(&json))
+        .map_err(|e| TestCaseError::fail(format!("JSON-RPC: {e}\nJSON: {json}")))?;
+    let back = dlsim::wire::jsonrpc::decode(&reparsed, T::vapi_type())
+        .and_then(T::from_value)
+        .map_err(|e| TestCaseError::fail(format!("JSON-RPC: {e}\nJSON: {json}")))?;
+    prop_assert_eq!(&back, v, "JSON-RPC JSON: {}", json);
     Ok(())
 }
 

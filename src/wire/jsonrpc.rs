@@ -54,6 +54,25 @@ fn dynamic(j: &Json) -> Json {
     }
 }
 
+/// Read a dynamic structure back into plain JSON (the inverse of [`dynamic`]).
+fn undynamic(j: &Json) -> Json {
+    if let Ok((_, fields)) = structure(j) {
+        return Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), undynamic(v)))
+                .collect(),
+        );
+    }
+    if let Some(inside) = tagged(j, "OPTIONAL") {
+        return undynamic(inside);
+    }
+    match j {
+        Json::Array(a) => Json::Array(a.iter().map(undynamic).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Write a standard error as `{"ERROR": {"<canonical name>": {...}}}`.
 pub fn encode_error(e: &VapiError) -> Json {
     match encode(&e.to_value()) {
@@ -160,7 +179,7 @@ pub fn decode(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
             Json::Null => Ok(Value::Void),
             j => Err(mismatch(j, "nothing (null)")),
         },
-        Type::Dynamic => Ok(Value::Dynamic(json.clone())),
+        Type::Dynamic => Ok(Value::Dynamic(undynamic(json))),
     }
 }
 
