@@ -22,14 +22,6 @@ pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
 
-/// The id of a JSON-RPC request, echoed in its answer (`null` when it could not be read).
-pub fn request_id(body: &[u8]) -> Json {
-    serde_json::from_slice::<Json>(body)
-        .ok()
-        .and_then(|j| j.get("id").cloned())
-        .unwrap_or(Json::Null)
-}
-
 fn protocol(code: i64, message: &'static str, detail: String) -> Rejection {
     Rejection {
         error: request_errors::invalid_input(&detail),
@@ -42,6 +34,12 @@ fn rejected(name: Option<OpName>, r: Rejection) -> Request {
     let mut req = Request::unnamed(FORM, r);
     req.name = name;
     req
+}
+
+/// The same request, answering to `id`.
+fn with_id(mut r: Request, id: &Option<Json>) -> Request {
+    r.rpc_id = id.clone();
+    r
 }
 
 macro_rules! input {
@@ -121,8 +119,14 @@ pub const SERVICES: &[&str] = &[
     FILES,
 ];
 
-/// Decode one JSON-RPC request body.
+/// Decode one JSON-RPC request body (its `id` is kept for the answer; `null` if unreadable).
 pub fn decode(body: &[u8]) -> Request {
+    let mut req = decode_call(body);
+    req.rpc_id.get_or_insert(Json::Null);
+    req
+}
+
+fn decode_call(body: &[u8]) -> Request {
     let json: Json = match serde_json::from_slice(body) {
         Ok(j) => j,
         Err(e) => {
@@ -141,6 +145,7 @@ pub fn decode(body: &[u8]) -> Request {
     let Some(env) = json.as_object() else {
         return invalid("the request is not a JSON object");
     };
+    let id = env.get("id").cloned();
     if env.get("jsonrpc").and_then(Json::as_str) != Some("2.0") {
         return invalid("\"jsonrpc\" must be \"2.0\"");
     }
@@ -153,13 +158,16 @@ pub fn decode(body: &[u8]) -> Request {
     match env.get("method").and_then(Json::as_str) {
         Some("invoke") => {}
         Some(_) => {
-            return rejected(
-                None,
-                protocol(
-                    METHOD_NOT_FOUND,
-                    "Method not found.",
-                    "the only method is \"invoke\"".into(),
+            return with_id(
+                rejected(
+                    None,
+                    protocol(
+                        METHOD_NOT_FOUND,
+                        "Method not found.",
+                        "the only method is \"invoke\"".into(),
+                    ),
                 ),
+                &id,
             )
         }
         None => return invalid("\"method\" is missing"),
@@ -169,13 +177,16 @@ pub fn decode(body: &[u8]) -> Request {
     };
     let text = |k: &str| params.get(k).and_then(Json::as_str);
     let (Some(service), Some(op_id)) = (text("serviceId"), text("operationId")) else {
-        return rejected(
-            None,
-            protocol(
-                INVALID_PARAMS,
-                "Invalid params.",
-                "params needs serviceId and operationId".into(),
+        return with_id(
+            rejected(
+                None,
+                protocol(
+                    INVALID_PARAMS,
+                    "Invalid params.",
+                    "params needs serviceId and operationId".into(),
+                ),
             ),
+            &id,
         );
     };
     let Some((name, def)) = operation(service, op_id) else {
@@ -184,13 +195,16 @@ pub fn decode(body: &[u8]) -> Request {
         } else {
             format!("service {service:?}")
         };
-        return rejected(
-            None,
-            protocol(
-                METHOD_NOT_FOUND,
-                "Method not found.",
-                format!("no {what} is served"),
+        return with_id(
+            rejected(
+                None,
+                protocol(
+                    METHOD_NOT_FOUND,
+                    "Method not found.",
+                    format!("no {what} is served"),
+                ),
             ),
+            &id,
         );
     };
     let ctx = params.get("ctx").and_then(|c| c.get("securityCtx"));
@@ -207,6 +221,7 @@ pub fn decode(body: &[u8]) -> Request {
         token,
         set_cookie: false,
         needs_login: name.needs_login(),
+        rpc_id: id,
     }
 }
 

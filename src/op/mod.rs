@@ -253,6 +253,8 @@ pub struct Request {
     /// The route is one that answers only a logged-in caller, so login is checked before
     /// anything else about the request (as vCenter's authentication filter does).
     pub needs_login: bool,
+    /// JSON-RPC only: the request's `id`, echoed in the answer (`null` when unreadable).
+    pub rpc_id: Option<serde_json::Value>,
 }
 
 impl Request {
@@ -264,11 +266,16 @@ impl Request {
             token: None,
             set_cookie: false,
             needs_login: name.needs_login(),
+            rpc_id: None,
         }
     }
     /// A request refused before it could be decoded (a body over the limit, say).
     pub fn rejected(form: Form, rejection: Rejection) -> Self {
-        Request::unnamed(form, rejection)
+        let mut r = Request::unnamed(form, rejection);
+        if form == Form::JsonRpc {
+            r.rpc_id = Some(serde_json::Value::Null);
+        }
+        r
     }
 
     /// A request no route serves (or with a method its route does not serve).
@@ -280,6 +287,7 @@ impl Request {
             token: None,
             set_cookie: false,
             needs_login: false,
+            rpc_id: None,
         }
     }
     /// A request to a served resource whose action (and so operation) is unknown.

@@ -52,7 +52,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Res
                 request_errors::unreadable_body(&e.to_string()).into()
             };
             let request = Request::rejected(form, rejection);
-            return respond(&state, &request, &parts, started, None).await;
+            return respond(&state, &request, &parts, started).await;
         }
     };
     let raw = RawRequest {
@@ -63,8 +63,7 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Res
         body: &body,
     };
     let request = decode(form, &raw);
-    let rpc_id = (form == Form::JsonRpc).then(|| op::jsonrpc::request_id(&body));
-    respond(&state, &request, &parts, started, rpc_id).await
+    respond(&state, &request, &parts, started).await
 }
 
 /// Decode a request in its form.
@@ -85,7 +84,6 @@ async fn respond(
     request: &Request,
     parts: &axum::http::request::Parts,
     started: Instant,
-    rpc_id: Option<serde_json::Value>,
 ) -> Response {
     let engine = &state.engine;
     let arrived = engine.clock().now();
@@ -138,7 +136,7 @@ async fn respond(
         request.form,
         request.name,
         applied.result,
-        rpc_id.as_ref(),
+        request.rpc_id.as_ref(),
     );
     let retry_after = match injected.answer {
         Some(What::HttpError {
@@ -310,34 +308,39 @@ fn describe(name: Option<OpName>, outcome: &Outcome, entry: &mut Entry) {
 /// A JSON-RPC answer: `result` (an output or a vAPI error) or a protocol `error`, with the
 /// request's id (null when the request could not be read as one).
 fn envelope(form: Form, result: Result<Outcome, Rejection>, id: &serde_json::Value) -> Reply {
-    use serde_json::json;
-    let (status, body) = match result {
-        Ok(outcome) => (
-            200,
-            json!({"jsonrpc": "2.0", "id": id, "result": form.reply(&outcome).body}),
-        ),
+    use serde_json::{json, Value as Json};
+    // Built in place: `json!` would copy the (possibly large) result.
+    let answer = |key: &str, value: Json, id: &Json| {
+        let mut m = serde_json::Map::with_capacity(3);
+        m.insert("jsonrpc".into(), "2.0".into());
+        m.insert("id".into(), id.clone());
+        m.insert(key.into(), value);
+        Json::Object(m)
+    };
+    let body = match result {
+        Ok(outcome) => answer("result", form.reply(&outcome).body.unwrap_or_default(), id),
         Err(Rejection {
             protocol: Some((code, message)),
             error,
             ..
         }) => {
             let id = match code {
-                op::jsonrpc::PARSE_ERROR | op::jsonrpc::INVALID_REQUEST => &serde_json::Value::Null,
+                op::jsonrpc::PARSE_ERROR | op::jsonrpc::INVALID_REQUEST => &Json::Null,
                 _ => id,
             };
             let detail = error.messages.first().map(|m| m.default_message.clone());
-            let e = json!({"code": code, "message": message, "data": detail});
-            (200, json!({"jsonrpc": "2.0", "id": id, "error": e}))
+            answer(
+                "error",
+                json!({"code": code, "message": message, "data": detail}),
+                id,
+            )
         }
         // Every vAPI error travels with 200, an injected 503 too: its class is
         // ServiceUnavailable, as the SDK raises it.
-        Err(r) => (
-            200,
-            json!({"jsonrpc": "2.0", "id": id, "result": form.error(&r.error).body}),
-        ),
+        Err(r) => answer("result", form.error(&r.error).body.unwrap_or_default(), id),
     };
     Reply {
-        status,
+        status: 200,
         body: Some(body),
     }
 }

@@ -6,33 +6,50 @@
 //! maps lists of `map-entry` structures, secrets `{"SECRET": "..."}`, void `null`. Scalars are
 //! bare. Decoding is strict and typed by the same [`Type`] descriptions as the REST forms.
 
-use serde_json::{json, Map as JsonMap, Number, Value as Json};
+use serde_json::{Map as JsonMap, Number, Value as Json};
 
 use crate::model::value::{DecodeError, StructValue, Type, Value};
 use crate::model::{VapiError, VapiType};
+
+/// `{tag: inside}`, built in place (the `json!` macro would copy `inside`).
+fn tag(tag: &str, inside: Json) -> Json {
+    let mut m = JsonMap::with_capacity(1);
+    m.insert(tag.to_string(), inside);
+    Json::Object(m)
+}
+
+/// `{"STRUCTURE": {name: fields}}`.
+fn structure_of(name: &str, fields: JsonMap<String, Json>) -> Json {
+    tag("STRUCTURE", tag(name, Json::Object(fields)))
+}
 
 /// Write a value in the JSON-RPC encoding.
 pub fn encode(value: &Value) -> Json {
     match value {
         Value::Struct(StructValue { name, fields }) => {
-            let body: JsonMap<String, Json> = fields
-                .iter()
-                .map(|(n, v)| ((*n).to_string(), encode(v)))
-                .collect();
-            json!({ "STRUCTURE": { *name: body } })
+            let mut body = JsonMap::with_capacity(fields.len());
+            for (n, v) in fields {
+                body.insert((*n).to_string(), encode(v));
+            }
+            structure_of(name, body)
         }
-        Value::Optional(None) => json!({ "OPTIONAL": null }),
-        Value::Optional(Some(v)) => json!({ "OPTIONAL": encode(v) }),
+        Value::Optional(None) => tag("OPTIONAL", Json::Null),
+        Value::Optional(Some(v)) => tag("OPTIONAL", encode(v)),
         Value::Void => Json::Null,
         Value::List(items) => Json::Array(items.iter().map(encode).collect()),
         Value::Map(entries) => Json::Array(
             entries
                 .iter()
-                .map(|(k, v)| json!({"STRUCTURE": {"map-entry": {"key": k, "value": encode(v)}}}))
+                .map(|(k, v)| {
+                    let mut e = JsonMap::with_capacity(2);
+                    e.insert("key".into(), Json::String(k.clone()));
+                    e.insert("value".into(), encode(v));
+                    structure_of("map-entry", e)
+                })
                 .collect(),
         ),
         Value::String(s) => Json::String(s.clone()),
-        Value::Secret(s) => json!({ "SECRET": s }),
+        Value::Secret(s) => tag("SECRET", Json::String(s.clone())),
         Value::Long(n) => Json::Number((*n).into()),
         Value::Double(d) => Number::from_f64(*d).map(Json::Number).unwrap_or(Json::Null),
         Value::Bool(b) => Json::Bool(*b),
@@ -43,13 +60,12 @@ pub fn encode(value: &Value) -> Json {
 /// A dynamic structure (an error's `data`), written as typed values.
 fn dynamic(j: &Json) -> Json {
     match j {
-        Json::Object(m) => {
-            let body: JsonMap<String, Json> =
-                m.iter().map(|(k, v)| (k.clone(), dynamic(v))).collect();
-            json!({ "STRUCTURE": { "dynamic_structure": body } })
-        }
+        Json::Object(m) => structure_of(
+            "dynamic_structure",
+            m.iter().map(|(k, v)| (k.clone(), dynamic(v))).collect(),
+        ),
         Json::Array(a) => Json::Array(a.iter().map(dynamic).collect()),
-        Json::Null => json!({ "OPTIONAL": null }),
+        Json::Null => tag("OPTIONAL", Json::Null),
         other => other.clone(),
     }
 }
@@ -77,7 +93,7 @@ fn undynamic(j: &Json) -> Json {
 pub fn encode_error(e: &VapiError) -> Json {
     match encode(&e.to_value()) {
         Json::Object(mut m) => match m.remove("STRUCTURE") {
-            Some(body) => json!({ "ERROR": body }),
+            Some(body) => tag("ERROR", body),
             None => Json::Object(m),
         },
         other => other,
@@ -263,6 +279,7 @@ fn mismatch(json: &Json, expected: &str) -> DecodeError {
 mod tests {
     use super::*;
     use crate::model::{DownloadSessionModel, FileInfo, LocalizableMessage, VapiType};
+    use serde_json::json;
 
     #[test]
     fn a_file_info_reads_back_and_optionals_are_tagged() {

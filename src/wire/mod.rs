@@ -77,13 +77,18 @@ impl Form {
         match self {
             Form::Api => api::reply(outcome),
             Form::Rest | Form::SdkRest => rest::reply(outcome),
-            Form::JsonRpc => Reply {
-                status: 200,
-                body: Some(serde_json::json!({ "output": match outcome {
+            Form::JsonRpc => {
+                let output = match outcome {
                     Outcome::Created(v) | Outcome::Read(v) => jsonrpc::encode(v),
                     Outcome::Done => Json::Null,
-                }})),
-            },
+                };
+                let mut m = serde_json::Map::with_capacity(1);
+                m.insert("output".into(), output);
+                Reply {
+                    status: 200,
+                    body: Some(Json::Object(m)),
+                }
+            }
         }
     }
     /// Write an error: its status from the standard table, its body in this form.
@@ -101,7 +106,11 @@ impl Form {
         match self {
             Form::Api => api::error_body(e),
             Form::Rest | Form::SdkRest => rest::error_body(e),
-            Form::JsonRpc => serde_json::json!({ "error": jsonrpc::encode_error(e) }),
+            Form::JsonRpc => {
+                let mut m = serde_json::Map::with_capacity(1);
+                m.insert("error".into(), jsonrpc::encode_error(e));
+                Json::Object(m)
+            }
         }
     }
     /// The form that owns a request path (`/rest/...` is legacy; everything else `/api`).
