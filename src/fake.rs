@@ -130,6 +130,14 @@ impl Dlsim {
 
     /// Load a shelf scenario by name (or a scenario file by path): its faults, seed and
     /// expectations replace those loaded before.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let fake = dlsim::Dlsim::start().await;
+    /// fake.load_scenario("lost-session").unwrap();
+    /// assert!(fake.load_scenario("no-such-scenario").is_err());
+    /// # }
+    /// ```
     pub fn load_scenario(&self, name_or_path: &str) -> Result<(), ScenarioError> {
         let s = Scenario::load(name_or_path)?;
         self.state()
@@ -142,6 +150,22 @@ impl Dlsim {
     }
 
     /// Every journal entry kept so far.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let fake = dlsim::Dlsim::start().await;
+    /// let login = reqwest::Client::new()
+    ///     .post(format!("{}/session", fake.api_url()))
+    ///     .basic_auth(fake.username(), Some(fake.password()))
+    ///     .send()
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(login.status(), 201);
+    /// let journal = fake.journal();
+    /// assert_eq!(journal[0].op, Some(dlsim::op::OpName::Login));
+    /// assert_eq!(journal[0].status, 201);
+    /// # }
+    /// ```
     pub fn journal(&self) -> Vec<Entry> {
         self.state().journal.entries()
     }
