@@ -112,20 +112,7 @@ pub fn decode(json: &Json, ty: &Type, style: MapStyle) -> Result<Value, DecodeEr
         Type::Map(inner) => decode_map(json, inner, style),
         Type::String | Type::Secret | Type::DateTime | Type::Enum(_) => {
             let s = json.as_str().ok_or_else(|| mismatch(json, "a string"))?;
-            if let Type::Enum(def) = ty {
-                if !def.values.contains(&s) {
-                    return Err(DecodeError::new(
-                        "",
-                        format!("{s:?} is not one of {}", def.values.join(", ")),
-                    ));
-                }
-            }
-            if matches!(ty, Type::DateTime) && crate::model::Timestamp::parse(s).is_none() {
-                return Err(DecodeError::new(
-                    "",
-                    format!("{s:?} is not a date-time such as 2015-01-01T22:13:05.651Z"),
-                ));
-            }
+            check_text(s, ty)?;
             Ok(match ty {
                 Type::Secret => Value::Secret(s.to_string()),
                 _ => Value::String(s.to_string()),
@@ -197,7 +184,27 @@ fn decode_map(json: &Json, inner: &Type, style: MapStyle) -> Result<Value, Decod
     Ok(Value::Map(out))
 }
 
-fn mismatch(json: &Json, expected: &str) -> DecodeError {
+/// A string read as an enum value or a date-time must be one; every form checks the same.
+pub(crate) fn check_text(s: &str, ty: &Type) -> Result<(), DecodeError> {
+    if let Type::Enum(def) = ty {
+        if !def.values.contains(&s) {
+            return Err(DecodeError::new(
+                "",
+                format!("{s:?} is not one of {}", def.values.join(", ")),
+            ));
+        }
+    }
+    if matches!(ty, Type::DateTime) && crate::model::Timestamp::parse(s).is_none() {
+        return Err(DecodeError::new(
+            "",
+            format!("{s:?} is not a date-time such as 2015-01-01T22:13:05.651Z"),
+        ));
+    }
+    Ok(())
+}
+
+/// `expected …, found …` for a JSON value of the wrong kind.
+pub(crate) fn mismatch(json: &Json, expected: &str) -> DecodeError {
     let found = match json {
         Json::Null => "null",
         Json::Bool(_) => "a boolean",

@@ -8,6 +8,7 @@
 
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
+use super::json::{check_text, mismatch};
 use crate::model::value::{DecodeError, StructValue, Type, Value};
 use crate::model::{VapiError, VapiType};
 
@@ -156,20 +157,7 @@ pub fn decode(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
         Type::Map(inner) => decode_map(json, inner),
         Type::String | Type::DateTime | Type::Enum(_) => {
             let s = json.as_str().ok_or_else(|| mismatch(json, "a string"))?;
-            if let Type::Enum(def) = ty {
-                if !def.values.contains(&s) {
-                    return Err(DecodeError::new(
-                        "",
-                        format!("{s:?} is not one of {}", def.values.join(", ")),
-                    ));
-                }
-            }
-            if matches!(ty, Type::DateTime) && crate::model::Timestamp::parse(s).is_none() {
-                return Err(DecodeError::new(
-                    "",
-                    format!("{s:?} is not a date-time such as 2015-01-01T22:13:05.651Z"),
-                ));
-            }
+            check_text(s, ty)?;
             Ok(Value::String(s.to_string()))
         }
         Type::Secret => {
@@ -261,18 +249,6 @@ fn decode_map(json: &Json, inner: &Type) -> Result<Value, DecodeError> {
         out.push((k.clone(), decode(j, inner).map_err(|e| e.within(k))?));
     }
     Ok(Value::Map(out))
-}
-
-fn mismatch(json: &Json, expected: &str) -> DecodeError {
-    let found = match json {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "an array",
-        Json::Object(_) => "an object",
-    };
-    DecodeError::new("", format!("expected {expected}, found {found}"))
 }
 
 #[cfg(test)]
