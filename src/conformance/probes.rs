@@ -309,8 +309,12 @@ impl Runner {
                         "jsonrpc.optional-tagged",
                         form,
                         format!(
-                            "bare null where {{\"OPTIONAL\": null}} belongs (the SDK rejects it) at {}",
-                            bare.join(", ")
+                            "bare null where {{\"OPTIONAL\": null}} belongs (the SDK rejects it) at {}{}",
+                            bare[..bare.len().min(3)].join(", "),
+                            match bare.len() {
+                                n if n > 3 => format!(" and {} more", n - 3),
+                                _ => String::new(),
+                            }
                         ),
                         Some(e),
                     );
