@@ -110,6 +110,30 @@ fn a_broken_server_exits_1_and_names_the_rule() {
 }
 
 #[test]
+fn the_jsonrpc_form_alone_names_a_jsonrpc_rule_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(
+        dir.path(),
+        &["--virtual-clock", "--violate", "jsonrpc.errors-with-200"],
+    );
+    let out = check(&s, &["--form", "jsonrpc", "--format", "json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["forms"], serde_json::json!(["jsonrpc"]));
+    let failed: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "fail")
+        .map(|r| r["rule"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["jsonrpc.errors-with-200"]);
+    // The other forms are not judged by it: /api and /rest pass.
+    let out = check(&s, &["--form", "api", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
 fn unreachable_or_unusable_targets_exit_2() {
     let out = dlsim()
         .args(["check", "not a url", "--user", "u", "--password", "p"])

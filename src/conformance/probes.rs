@@ -1446,6 +1446,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bare_nulls_in_structures_are_found_and_tagged_and_nothing_else() {
+        use serde_json::json;
+        let m = "com.vmware.content.library.item.download_session_model";
+        let doc = json!([{ "STRUCTURE": { m: {
+            "id": null,
+            "state": { "OPTIONAL": "ACTIVE" },
+            "error_message": { "OPTIONAL": { "STRUCTURE": { "msg": { "localized": null } } } },
+        } } }, null]);
+        let mut found = vec![];
+        let tagged = tag_bare_nulls(&doc, "", &mut found);
+        assert_eq!(
+            found,
+            [
+                format!("/0/STRUCTURE/{m}/id"),
+                format!("/0/STRUCTURE/{m}/error_message/OPTIONAL/STRUCTURE/msg/localized"),
+            ]
+        );
+        assert_eq!(tagged[0]["STRUCTURE"][m]["id"], json!({ "OPTIONAL": null }));
+        assert_eq!(tagged[1], Value::Null, "a list item is not an optional");
+        let mut none = vec![];
+        assert_eq!(tag_bare_nulls(&tagged, "", &mut none), tagged);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn jsonrpc_schemas_follow_the_api_ones() {
+        assert_eq!(rpc_schema_of("schema.login", "api/id"), "jsonrpc/secret");
+        assert_eq!(rpc_schema_of("schema.session-id", "api/id"), "jsonrpc/id");
+        assert_eq!(
+            rpc_schema_of("schema.library", "api/library_list"),
+            "jsonrpc/id_list"
+        );
+        for (rule, api) in [
+            ("schema.session-model", "api/download_session_model"),
+            ("schema.file-info", "api/file_info"),
+            ("schema.file-info-list", "api/file_info_list"),
+            ("schema.library", "api/library_model"),
+            ("schema.library", "api/item_model"),
+        ] {
+            let name = rpc_schema_of(rule, api);
+            assert!(crate::schemas::source(&name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
     fn canonical_date_times() {
         assert!(is_canonical_date_time("2026-11-23T17:08:15.651Z"));
         assert!(!is_canonical_date_time("2026-11-23T17:08:15Z"));

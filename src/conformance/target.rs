@@ -629,3 +629,69 @@ impl Target {
         e.ok()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_values_read_plain_by_their_tags() {
+        let m = "com.vmware.content.library.item.download_session_model";
+        let out = json!({ "STRUCTURE": { m: {
+            "id": { "OPTIONAL": null },
+            "state": { "OPTIONAL": "ACTIVE" },
+            "client_progress": { "OPTIONAL": 0 },
+            "error_message": { "OPTIONAL": { "STRUCTURE": {
+                "com.vmware.vapi.std.localizable_message": {
+                    "id": "x", "default_message": "failed", "args": [],
+                    "params": { "OPTIONAL": [{ "STRUCTURE": { "map-entry": {
+                        "key": "k", "value": { "STRUCTURE": { "p": { "s": { "OPTIONAL": "v" } } } }
+                    } } }] },
+                    "localized": { "OPTIONAL": null },
+                } } } },
+        } } });
+        assert_eq!(
+            plain(&out),
+            json!({
+                "state": "ACTIVE",
+                "client_progress": 0,
+                "error_message": {
+                    "id": "x", "default_message": "failed", "args": [],
+                    "params": [{ "key": "k", "value": { "s": "v" } }],
+                },
+            })
+        );
+        assert_eq!(plain(&json!({ "SECRET": "tok" })), json!("tok"));
+        assert_eq!(plain(&json!(["a", "b"])), json!(["a", "b"]));
+        // Lenient: a member beside the tag does not hide the structure.
+        let bent =
+            json!({ "STRUCTURE": { m: { "state": { "OPTIONAL": "ACTIVE" } } }, "owner": "x" });
+        assert_eq!(plain(&bent), json!({ "state": "ACTIVE" }));
+    }
+
+    #[test]
+    fn the_error_class_is_the_error_structure_name() {
+        let e = Exchange {
+            method: "POST".into(),
+            url: "http://h/api".into(),
+            request_body: None,
+            status: 200,
+            content_type: Some("application/json".into()),
+            body: vec![],
+            json: Some(
+                json!({ "jsonrpc": "2.0", "id": "1", "result": { "error": { "ERROR": {
+                "com.vmware.vapi.std.errors.not_allowed_in_current_state": { "messages": [] }
+            } } } }),
+            ),
+            presented: None,
+            rpc_id: Some(json!("1")),
+            output: None,
+            rpc: true,
+        };
+        assert!(!e.ok());
+        assert_eq!(
+            e.error_type(Form::JsonRpc).as_deref(),
+            Some("NOT_ALLOWED_IN_CURRENT_STATE")
+        );
+    }
+}
