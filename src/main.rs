@@ -49,8 +49,8 @@ struct CheckArgs {
     /// Password of --user.
     #[arg(long, env = "DLSIM_PASSWORD", hide_env_values = true)]
     password: String,
-    /// Wire forms to check: api, rest or all.
-    #[arg(long, default_value = "all", value_parser = ["api", "rest", "all"])]
+    /// Wire forms to check: api, rest, jsonrpc or all.
+    #[arg(long, default_value = "all", value_parser = ["api", "rest", "jsonrpc", "all"])]
     form: String,
     /// Report format.
     #[arg(long, default_value = "text", value_parser = ["text", "json", "junit"])]
@@ -393,7 +393,7 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
     use dlsim::client::TlsPolicy;
     use dlsim::conformance::{self, report, CheckOptions, Form};
     let mut opts = CheckOptions::new(&args.base_url, &args.user, &args.password);
-    opts.forms = Form::parse(&args.form).ok_or("--form must be api, rest or all")?;
+    opts.forms = Form::parse(&args.form).ok_or("--form must be api, rest, jsonrpc or all")?;
     opts.tls = match (args.insecure, args.thumbprint) {
         (_, Some(t)) => TlsPolicy::Thumbprint(t),
         (true, None) => TlsPolicy::Insecure,

@@ -15,7 +15,9 @@
 //! * `api/<type>`: bare `/api` documents, maps as JSON objects;
 //! * `rest/<type>`: `/rest` documents, maps as `[{"key", "value"}]` lists, and
 //!   the `{"value": ...}` response wrappers `rest/value_<type>`;
-//! * `api/error`, `rest/error`: error bodies.
+//! * `jsonrpc/<type>`: vAPI JSON-RPC typed values (`{"STRUCTURE": ...}`, optionals as
+//!   `{"OPTIONAL": ...}`, maps as `map-entry` lists), `jsonrpc/envelope` the response envelope;
+//! * `api/error`, `rest/error`, `jsonrpc/error`: error bodies.
 //!
 //! Every schema has the `$id` `https://dlsim.dev/schemas/<name>.json` and
 //! refers to the others by relative `$ref`. All files are embedded at compile
@@ -104,6 +106,22 @@ schema_table![
     "rest/value_item_model",
     "rest/value_library_model",
     "rest/value_session_info",
+    // JSON-RPC (POST /api): typed values (STRUCTURE, OPTIONAL, SECRET, ERROR) and the envelope.
+    "jsonrpc/checksum_info",
+    "jsonrpc/download_session_model",
+    "jsonrpc/envelope",
+    "jsonrpc/error",
+    "jsonrpc/file_info",
+    "jsonrpc/file_info_list",
+    "jsonrpc/id",
+    "jsonrpc/id_list",
+    "jsonrpc/item_model",
+    "jsonrpc/library_model",
+    "jsonrpc/localizable_message",
+    "jsonrpc/localization_param",
+    "jsonrpc/nested_localizable_message",
+    "jsonrpc/secret",
+    "jsonrpc/transfer_endpoint",
 ];
 
 const SCHEMA_COUNT: usize = SCHEMAS.len();

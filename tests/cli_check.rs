@@ -83,10 +83,11 @@ fn check_passes_against_dlsim_serve_and_writes_junit() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("PASSED: 60 passed, 0 failed, 0 not reached, 0 skipped"),
+        stdout.contains("PASSED: 95 passed, 0 failed, 0 not reached, 0 skipped"),
         "{stdout}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("checking [api] lifecycle"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checking [jsonrpc] protocol errors"));
 }
 
 #[test]
@@ -106,6 +107,30 @@ fn a_broken_server_exits_1_and_names_the_rule() {
         .map(|r| r["rule"]["id"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["error.unknown-file"]);
+}
+
+#[test]
+fn the_jsonrpc_form_alone_names_a_jsonrpc_rule_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(
+        dir.path(),
+        &["--virtual-clock", "--violate", "jsonrpc.errors-with-200"],
+    );
+    let out = check(&s, &["--form", "jsonrpc", "--format", "json", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["forms"], serde_json::json!(["jsonrpc"]));
+    let failed: Vec<&str> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["outcome"] == "fail")
+        .map(|r| r["rule"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["jsonrpc.errors-with-200"]);
+    // The other forms are not judged by it: /api and /rest pass.
+    let out = check(&s, &["--form", "api", "--quiet"]);
+    assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
@@ -205,13 +230,13 @@ fn the_runner_picks_an_item_with_a_file_and_reaches_every_rule() {
         assert_eq!(used["name"], "b-disk", "{used}");
         assert_eq!(used["files"], 1, "{used}");
     }
-    assert_eq!(report["items"].as_array().unwrap().len(), 2, "one per form");
+    assert_eq!(report["items"].as_array().unwrap().len(), 3, "one per form");
 
     let out = check(&s, &["--insecure", "--quiet"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("b-disk"), "the report names the item: {text}");
     assert!(
-        text.contains("MUST rules verified: 26 of 26 (api), 26 of 26 (rest)"),
+        text.contains("MUST rules verified: 26 of 26 (api), 26 of 26 (rest), 31 of 31 (jsonrpc)"),
         "{text}"
     );
 }
@@ -259,12 +284,12 @@ fn with_no_file_to_download_the_rules_that_need_one_are_not_reached_and_the_run_
     let out = check(&s, &["--strict", "--quiet"]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("FAIL api   not reached"), "{text}");
+    assert!(text.contains("FAIL api     not reached"), "{text}");
     assert!(text.contains("no library item has a file"), "{text}");
     assert!(text.contains("FAILED: "), "{text}");
-    assert!(text.contains("12 not reached"), "{text}");
+    assert!(text.contains("18 not reached"), "{text}");
     assert!(
-        text.contains("MUST rules verified: 21 of 26 (api), 21 of 26 (rest)"),
+        text.contains("MUST rules verified: 21 of 26 (api), 21 of 26 (rest), 26 of 31 (jsonrpc)"),
         "{text}"
     );
 }

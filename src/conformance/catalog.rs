@@ -70,7 +70,9 @@ mod tests {
         for r in rules {
             assert!(!r.forms.is_empty(), "{}", r.id);
             assert!(
-                r.forms.iter().all(|f| f == "api" || f == "rest"),
+                r.forms
+                    .iter()
+                    .all(|f| f == "api" || f == "rest" || f == "jsonrpc"),
                 "{}",
                 r.id
             );

@@ -25,6 +25,7 @@ pub use target::Evidence;
 pub enum Form {
     Api,
     Rest,
+    JsonRpc,
 }
 
 impl Form {
@@ -32,13 +33,15 @@ impl Form {
         match self {
             Form::Api => "api",
             Form::Rest => "rest",
+            Form::JsonRpc => "jsonrpc",
         }
     }
     pub fn parse(s: &str) -> Option<Vec<Form>> {
         match s {
             "api" => Some(vec![Form::Api]),
             "rest" => Some(vec![Form::Rest]),
-            "all" => Some(vec![Form::Api, Form::Rest]),
+            "jsonrpc" => Some(vec![Form::JsonRpc]),
+            "all" => Some(vec![Form::Api, Form::Rest, Form::JsonRpc]),
             _ => None,
         }
     }
@@ -71,7 +74,7 @@ impl CheckOptions {
             base_url: base_url.to_string(),
             username: username.to_string(),
             password: password.to_string(),
-            forms: vec![Form::Api, Form::Rest],
+            forms: vec![Form::Api, Form::Rest, Form::JsonRpc],
             tls: crate::client::TlsPolicy::Verify,
             item: None,
             slow: false,

@@ -13,6 +13,10 @@ use crate::client::tls::{Pin, Thumbprint};
 use crate::client::TlsPolicy;
 use crate::content::checksum::Hasher;
 
+/// JSON-RPC 2.0 protocol error codes.
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+const METHOD_NOT_FOUND: i64 = -32601;
 const NO_SUCH_FILE: &str = "dlsim-check-no-such-file.vmdk";
 const NO_SUCH_ITEM: &str = "dlsim-check-no-such-item";
 const NO_SUCH_SESSION: &str = "9b1f3c52-7d4e-4a61-8f0b-2c5d6e7f8a9b";
@@ -167,8 +171,13 @@ impl Runner {
         }
     }
 
-    /// The checks every answer gets: error bodies and date-times.
+    /// The checks every answer gets: error bodies and date-times (and, on JSON-RPC, the
+    /// envelope, the id echo and the status of vAPI errors).
     fn observe(&mut self, form: Form, e: &Exchange) {
+        if form == Form::JsonRpc {
+            self.observe_rpc(e);
+            return;
+        }
         if e.status >= 400 {
             let json = e
                 .content_type
@@ -213,7 +222,118 @@ impl Runner {
         }
     }
 
-    /// A successful answer whose body must pass `api_schema` / `rest_schema`.
+    fn observe_rpc(&mut self, e: &Exchange) {
+        let form = Form::JsonRpc;
+        let Some(body) = &e.json else {
+            self.fail(
+                "jsonrpc.envelope",
+                form,
+                format!(
+                    "answer (HTTP {}) is not JSON (Content-Type {:?})",
+                    e.status, e.content_type
+                ),
+                Some(e),
+            );
+            return;
+        };
+        match crate::schemas::validate("jsonrpc/envelope", body) {
+            Ok(()) => self.pass("jsonrpc.envelope", form),
+            Err(v) => self.fail(
+                "jsonrpc.envelope",
+                form,
+                format!("answer breaks jsonrpc/envelope: {}", describe(&v)),
+                Some(e),
+            ),
+        }
+        // The id comes back as sent (a protocol error on an unreadable request has null).
+        let unreadable = body["error"]["code"]
+            .as_i64()
+            .is_some_and(|c| c == PARSE_ERROR || c == INVALID_REQUEST);
+        if let (Some(sent), false) = (&e.rpc_id, unreadable) {
+            let got = body.get("id").unwrap_or(&Value::Null);
+            self.check(
+                "jsonrpc.id-echo",
+                form,
+                got == sent,
+                || format!("the request had id {sent}; the answer has id {got}"),
+                Some(e),
+            );
+        }
+        if let Some(error) = e.rpc_error() {
+            self.check(
+                "jsonrpc.errors-with-200",
+                form,
+                e.status == 200,
+                || {
+                    format!(
+                        "a vAPI error in result.error came with HTTP {} (the SDK reads only 200)",
+                        e.status
+                    )
+                },
+                Some(e),
+            );
+            self.typed_schema("schema.error-body", e, error, "jsonrpc/error");
+        }
+        if let Some(out) = &e.output {
+            let mut bad = vec![];
+            date_times(out, &mut bad);
+            for (key, value) in bad.iter().take(1) {
+                self.fail(
+                    "format.date-time",
+                    form,
+                    format!("{key} = {value:?} is not YYYY-MM-DDThh:mm:ss.sssZ"),
+                    Some(e),
+                );
+            }
+            if bad.is_empty() && has_date_time(out) {
+                self.pass("format.date-time", form);
+            }
+        }
+    }
+
+    /// A JSON-RPC typed document against `schema`, for `rule`. A document whose only fault is a
+    /// bare `null` where an `{"OPTIONAL": ...}` belongs passes `rule` and fails
+    /// `jsonrpc.optional-tagged` instead, so each rule says one thing.
+    fn typed_schema(&mut self, rule: &str, e: &Exchange, doc: &Value, schema: &str) {
+        let form = Form::JsonRpc;
+        match crate::schemas::validate(schema, doc) {
+            Ok(()) => {
+                self.pass(rule, form);
+                self.pass("jsonrpc.optional-tagged", form);
+            }
+            Err(v) => {
+                let mut bare = vec![];
+                let tagged = tag_bare_nulls(doc, "", &mut bare);
+                if !bare.is_empty() {
+                    self.fail(
+                        "jsonrpc.optional-tagged",
+                        form,
+                        format!(
+                            "bare null where {{\"OPTIONAL\": null}} belongs (the SDK rejects it) at {}{}",
+                            bare[..bare.len().min(3)].join(", "),
+                            match bare.len() {
+                                n if n > 3 => format!(" and {} more", n - 3),
+                                _ => String::new(),
+                            }
+                        ),
+                        Some(e),
+                    );
+                }
+                match crate::schemas::validate(schema, &tagged) {
+                    Ok(()) if !bare.is_empty() => self.pass(rule, form),
+                    _ => self.fail(
+                        rule,
+                        form,
+                        format!("document breaks {schema}: {}", describe(&v)),
+                        Some(e),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// A successful answer whose body must pass `api_schema` / `rest_schema` (on JSON-RPC, its
+    /// `result.output` the `jsonrpc/` schema of the same type).
     fn schema(
         &mut self,
         rule: &str,
@@ -222,10 +342,31 @@ impl Runner {
         api_schema: &str,
         rest_schema: &str,
     ) {
+        let rpc_schema;
         let name = match form {
             Form::Api => api_schema,
             Form::Rest => rest_schema,
+            Form::JsonRpc => {
+                rpc_schema = rpc_schema_of(rule, api_schema);
+                rpc_schema.as_str()
+            }
         };
+        if form == Form::JsonRpc {
+            match e.rpc_output().filter(|_| e.ok()) {
+                Some(out) => self.typed_schema(rule, e, out, name),
+                None => self.fail(
+                    rule,
+                    form,
+                    format!(
+                        "expected result.output, got HTTP {} {}",
+                        e.status,
+                        e.error_type(form).as_deref().unwrap_or("(no vAPI error)")
+                    ),
+                    Some(e),
+                ),
+            }
+            return;
+        }
         if !e.ok() {
             self.fail(
                 rule,
@@ -264,10 +405,12 @@ impl Runner {
         error_type: &str,
     ) {
         let got = e.error_type(form);
+        // On JSON-RPC every vAPI error has HTTP 200: jsonrpc.errors-with-200 judges the status.
+        let status_ok = form == Form::JsonRpc || e.status == status;
         self.check(
             rule,
             form,
-            e.status == status && got.as_deref() == Some(error_type),
+            status_ok && got.as_deref() == Some(error_type),
             || {
                 format!(
                     "expected {status} {error_type}, got {} {}",
@@ -287,7 +430,11 @@ impl Runner {
             (Form::Api, _, true) => 204,
             _ => 200,
         };
-        let body_ok = !void || e.body.is_empty();
+        let body_ok = match form {
+            // JSON-RPC: a void operation's output is null.
+            Form::JsonRpc => e.rpc_output().is_some_and(|o| !void || o.is_null()),
+            _ => !void || e.body.is_empty(),
+        };
         self.check(
             "status.success",
             form,
@@ -390,6 +537,42 @@ impl Runner {
         self.client_token_probe(&t, &item).await;
         step!("expiry");
         self.expiry_probe(&t, &item).await;
+        if form == Form::JsonRpc {
+            step!("protocol errors");
+            self.protocol_probe(&t).await;
+        }
+    }
+
+    /// JSON-RPC protocol errors: a body that is not JSON gets -32700 with id null; an invoke of
+    /// a service the endpoint does not have gets -32601.
+    async fn protocol_probe(&mut self, t: &Target) {
+        let form = Form::JsonRpc;
+        let e = t.rpc_raw("{not json".to_string(), None, &[]).await;
+        self.observe(form, &e);
+        let j = e.json.clone().unwrap_or_default();
+        let code = j["error"]["code"].as_i64();
+        self.check(
+            "jsonrpc.protocol-errors",
+            form,
+            code == Some(PARSE_ERROR) && j.get("id") == Some(&Value::Null),
+            || {
+                format!(
+                    "a body that is not JSON got error code {code:?} with id {}",
+                    j["id"]
+                )
+            },
+            Some(&e),
+        );
+        let e = t.rpc_unknown_service().await;
+        self.observe(form, &e);
+        let code = e.json.as_ref().and_then(|j| j["error"]["code"].as_i64());
+        self.check(
+            "jsonrpc.protocol-errors",
+            form,
+            code == Some(METHOD_NOT_FOUND),
+            || format!("an unknown service got error code {code:?}, not -32601"),
+            Some(&e),
+        );
     }
 
     /// Find the item to use (and a second one for the list filter); check discovery shapes.
@@ -1102,7 +1285,9 @@ impl Runner {
             }
             // A server may remove expired sessions lazily: allow it a grace period.
             let grace = Instant::now() + self.opts.expiry_grace;
-            while t.get(&id).await.status != 404 && Instant::now() < grace {
+            while t.get(&id).await.error_type(form).as_deref() != Some("NOT_FOUND")
+                && Instant::now() < grace
+            {
                 if !self.stop.sleep(self.opts.poll_interval).await {
                     return;
                 }
@@ -1125,6 +1310,69 @@ fn strings(v: Option<&Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The `jsonrpc/` schema for a rule checked with `api_schema` on `/api`.
+fn rpc_schema_of(rule: &str, api_schema: &str) -> String {
+    let t = api_schema.strip_prefix("api/").unwrap_or(api_schema);
+    let t = match (rule, t) {
+        ("schema.login", _) => "secret",
+        (_, "library_list") => "id_list",
+        (_, t) => t,
+    };
+    format!("jsonrpc/{t}")
+}
+
+/// `doc` with every bare `null` field of a structure written `{"OPTIONAL": null}`; the paths
+/// of those fields go to `found`.
+fn tag_bare_nulls(doc: &Value, at: &str, found: &mut Vec<String>) -> Value {
+    match doc {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let here = format!("{at}/{k}");
+                    let tagged = match (k.as_str(), x) {
+                        ("STRUCTURE" | "ERROR", Value::Object(named)) => Value::Object(
+                            named
+                                .iter()
+                                .map(|(name, body)| {
+                                    let inner = format!("{here}/{name}");
+                                    let body = match body {
+                                        Value::Object(fields) => Value::Object(
+                                            fields
+                                                .iter()
+                                                .map(|(f, v)| {
+                                                    let p = format!("{inner}/{f}");
+                                                    let v = if v.is_null() {
+                                                        found.push(p);
+                                                        serde_json::json!({ "OPTIONAL": null })
+                                                    } else {
+                                                        tag_bare_nulls(v, &p, found)
+                                                    };
+                                                    (f.clone(), v)
+                                                })
+                                                .collect(),
+                                        ),
+                                        other => tag_bare_nulls(other, &inner, found),
+                                    };
+                                    (name.clone(), body)
+                                })
+                                .collect(),
+                        ),
+                        _ => tag_bare_nulls(x, &here, found),
+                    };
+                    (k.clone(), tagged)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .enumerate()
+                .map(|(i, x)| tag_bare_nulls(x, &format!("{at}/{i}"), found))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn describe(v: &[crate::schemas::SchemaViolation]) -> String {
@@ -1196,6 +1444,51 @@ fn digest(algorithm: &str, bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_nulls_in_structures_are_found_and_tagged_and_nothing_else() {
+        use serde_json::json;
+        let m = "com.vmware.content.library.item.download_session_model";
+        let doc = json!([{ "STRUCTURE": { m: {
+            "id": null,
+            "state": { "OPTIONAL": "ACTIVE" },
+            "error_message": { "OPTIONAL": { "STRUCTURE": { "msg": { "localized": null } } } },
+        } } }, null]);
+        let mut found = vec![];
+        let tagged = tag_bare_nulls(&doc, "", &mut found);
+        assert_eq!(
+            found,
+            [
+                format!("/0/STRUCTURE/{m}/id"),
+                format!("/0/STRUCTURE/{m}/error_message/OPTIONAL/STRUCTURE/msg/localized"),
+            ]
+        );
+        assert_eq!(tagged[0]["STRUCTURE"][m]["id"], json!({ "OPTIONAL": null }));
+        assert_eq!(tagged[1], Value::Null, "a list item is not an optional");
+        let mut none = vec![];
+        assert_eq!(tag_bare_nulls(&tagged, "", &mut none), tagged);
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn jsonrpc_schemas_follow_the_api_ones() {
+        assert_eq!(rpc_schema_of("schema.login", "api/id"), "jsonrpc/secret");
+        assert_eq!(rpc_schema_of("schema.session-id", "api/id"), "jsonrpc/id");
+        assert_eq!(
+            rpc_schema_of("schema.library", "api/library_list"),
+            "jsonrpc/id_list"
+        );
+        for (rule, api) in [
+            ("schema.session-model", "api/download_session_model"),
+            ("schema.file-info", "api/file_info"),
+            ("schema.file-info-list", "api/file_info_list"),
+            ("schema.library", "api/library_model"),
+            ("schema.library", "api/item_model"),
+        ] {
+            let name = rpc_schema_of(rule, api);
+            assert!(crate::schemas::source(&name).is_some(), "{name}");
+        }
+    }
 
     #[test]
     fn canonical_date_times() {

@@ -46,7 +46,7 @@ pub fn text(r: &Report, strict: bool) -> String {
             Outcome::NotReached => "not reached".to_string(),
             Outcome::Skip => res.skip_reason.clone().unwrap_or_default(),
         };
-        let _ = writeln!(out, "  {mark} {:<5} {detail}", res.form.name());
+        let _ = writeln!(out, "  {mark} {:<7} {detail}", res.form.name());
         for f in &res.failures {
             let _ = writeln!(out, "       - {}", f.message);
             if let Some(e) = &f.evidence {

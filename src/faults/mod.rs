@@ -65,6 +65,11 @@ violations! {
     Thumbprint => "content.thumbprint",
     DateTimeFormat => "format.date-time",
     SessionIdInGet => "format.no-session-id-in-get",
+    JsonRpcEnvelope => "jsonrpc.envelope",
+    JsonRpcIdEcho => "jsonrpc.id-echo",
+    JsonRpcErrorsWith200 => "jsonrpc.errors-with-200",
+    JsonRpcOptionalTagged => "jsonrpc.optional-tagged",
+    JsonRpcProtocolErrors => "jsonrpc.protocol-errors",
 }
 
 impl FromStr for Violation {

@@ -363,7 +363,15 @@ fn encode(
     rpc_id: Option<&serde_json::Value>,
 ) -> Reply {
     if let Some(id) = rpc_id {
-        return envelope(form, result, id);
+        let mut reply = envelope(form, result, id);
+        let faults = state.engine.faults();
+        if !faults.is_empty() {
+            let violations = faults.violations();
+            if !violations.is_empty() {
+                crate::faults::wire::apply_jsonrpc(&violations, name, &mut reply);
+            }
+        }
+        return reply;
     }
     let mut reply = match result {
         Ok(outcome) => form.reply(&outcome),
