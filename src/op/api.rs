@@ -36,9 +36,15 @@ fn decode_op(raw: &RawRequest<'_>, form: Form, prefix: &str) -> Request {
         q.fill_from_body(raw.body);
     }
     let m = raw.method;
-    let segs: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
+    // The longest route has seven segments; a longer path matches none (no allocation).
+    let mut parts = [""; 8];
+    let n = segs.len().min(parts.len());
+    for (part, seg) in parts.iter_mut().zip(&segs) {
+        *part = seg.as_ref();
+    }
+    let segs = &parts[..n];
     let named = |name: OpName, op| Request::of(form, name, op);
-    match segs.as_slice() {
+    match segs {
         ["session"] => match m {
             "POST" => named(OpName::Login, basic_credentials(raw.headers)),
             "GET" => named(OpName::SessionGet, Ok(Op::SessionGet)),

@@ -364,20 +364,24 @@ pub(crate) fn segments<'p>(
         return Some(Ok(vec![]));
     }
     let rest = rest.strip_prefix('/')?;
-    Some(
-        rest.split('/')
-            .map(|s| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .map_err(|_| {
-                        request_errors::invalid_input(&format!(
-                            "the path segment {s:?} is not valid percent-encoded UTF-8"
-                        ))
-                        .into()
-                    })
-            })
-            .collect(),
-    )
+    let mut out = Vec::with_capacity(8);
+    for s in rest.split('/') {
+        // Most segments have nothing to decode: borrow them.
+        if !s.as_bytes().contains(&b'%') {
+            out.push(Cow::Borrowed(s));
+            continue;
+        }
+        match percent_encoding::percent_decode_str(s).decode_utf8() {
+            Ok(decoded) => out.push(decoded),
+            Err(_) => {
+                return Some(Err(request_errors::invalid_input(&format!(
+                    "the path segment {s:?} is not valid percent-encoded UTF-8"
+                ))
+                .into()))
+            }
+        }
+    }
+    Some(Ok(out))
 }
 
 /// The answer for a known path asked with a method it does not serve.

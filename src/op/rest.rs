@@ -48,10 +48,16 @@ fn decode_op(raw: &RawRequest<'_>) -> Request {
     let action = q.get("~action");
     let m = raw.method;
     let body = raw.body;
-    let segs: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
+    // The longest route has seven segments; a longer path matches none (no allocation).
+    let mut parts = [""; 8];
+    let n = segs.len().min(parts.len());
+    for (part, seg) in parts.iter_mut().zip(&segs) {
+        *part = seg.as_ref();
+    }
+    let segs = &parts[..n];
     let named = |name: OpName, op| Request::of(FORM, name, op);
     let not_allowed = || Request::unnamed(FORM, method_not_allowed(raw));
-    match segs.as_slice() {
+    match segs {
         ["cis", "session"] => match (m, action) {
             ("POST", None) => named(OpName::Login, basic_credentials(raw.headers)),
             ("POST", Some("get")) => named(OpName::SessionGet, Ok(Op::SessionGet)),

@@ -111,24 +111,30 @@ async fn respond(
         Ok(Outcome::Created(Value::String(id) | Value::Secret(id))) => Some(id.clone()),
         _ => None,
     };
-    let mut entry = Entry {
-        time_ms: arrived.millis(),
-        time: arrived,
-        form: Some(request.form.into()),
-        op: request.name,
-        method: crate::journal::method_name(&parts.method),
-        path: parts.uri.path().to_string(),
-        user: applied.user.clone(),
-        session: match request.name {
-            Some(OpName::Create) => created.clone(),
-            _ => op.and_then(Op::session).map(str::to_string),
-        },
-        item: op.and_then(Op::item).map(str::to_string),
-        file: op.and_then(Op::file).map(str::to_string),
-        faults: injected.labels.clone(),
-        ..Entry::default()
+    // With the journal off, nothing is copied for it.
+    let journal_on = state.journal.is_on();
+    let mut entry = if journal_on {
+        Entry {
+            time_ms: arrived.millis(),
+            time: arrived,
+            form: Some(request.form.into()),
+            op: request.name,
+            method: crate::journal::method_name(&parts.method),
+            path: parts.uri.path().to_string(),
+            user: applied.user.clone(),
+            session: match request.name {
+                Some(OpName::Create) => created.clone(),
+                _ => op.and_then(Op::session).map(str::to_string),
+            },
+            item: op.and_then(Op::item).map(str::to_string),
+            file: op.and_then(Op::file).map(str::to_string),
+            faults: injected.labels.clone(),
+            ..Entry::default()
+        }
+    } else {
+        Entry::default()
     };
-    if let Ok(outcome) = &applied.result {
+    if let (Ok(outcome), true) = (&applied.result, journal_on) {
         describe(request.name, outcome, &mut entry);
     }
     let reply = encode(
