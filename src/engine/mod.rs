@@ -218,11 +218,16 @@ impl Engine {
 
     /// Check credentials and open a login session; returns its token.
     pub fn login(&self, user: &str, password: &str) -> Result<String, VapiError> {
-        let found = self
-            .config
-            .users
-            .iter()
-            .find(|u| u.name == user && u.password == password);
+        // Every configured user is compared, name and password in constant time, so the
+        // answer's timing tells nothing of how much of a guess was right.
+        let mut found = None;
+        for u in &self.config.users {
+            let hit = auth::constant_time_eq(u.name.as_bytes(), user.as_bytes())
+                & auth::constant_time_eq(u.password.as_bytes(), password.as_bytes());
+            if bool::from(hit) && found.is_none() {
+                found = Some(u);
+            }
+        }
         let Some(u) = found else {
             return Err(errors::unauthenticated(
                 "the user name or password is not valid.",
