@@ -134,6 +134,9 @@ struct ServeArgs {
     /// Exit non-zero when the client under test broke an expectation (report on stop).
     #[arg(long)]
     verify: bool,
+    /// Close a connection that sends no whole request head for this long [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: Option<u64>,
 }
 
 #[derive(clap::Args)]
@@ -274,6 +277,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             config.fault_seed = Some(seed);
         }
     }
+    if let Some(secs) = args.header_timeout {
+        config.header_read_timeout = Duration::from_secs(secs);
+    }
     config.journal_file = args.journal.clone();
     config.journal_cap = args.journal_cap;
     let (user, password) = config
@@ -287,7 +293,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .as_deref()
         .map(|s| format!("\n  scenario: {s} ({} fault(s))", config.faults.len()))
         .unwrap_or_default();
-    let running = server::start(config).await.map_err(|e| e.to_string())?;
+    let mut running = server::start(config).await.map_err(|e| e.to_string())?;
+    // Listen for signals before announcing readiness, so an early stop is not a kill.
+    let mut signals = StopSignals::new().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let state = running.state().clone();
     let base = running.base_url().to_string();
     let engine = running.engine().clone();
@@ -324,8 +332,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         std::fs::write(path, format!("{ready}\n"))
             .map_err(|e| format!("cannot write the ready file {}: {e}", path.display()))?;
     }
+    signals.next().await;
     running
-        .run_until(shutdown_signal())
+        .stop_unless(signals.next(), |open, wait| {
+            eprintln!(
+                "waiting up to {} s for {open} open connection(s); press Ctrl-C again to stop now",
+                wait.as_millis().div_ceil(1000)
+            )
+        })
         .await
         .map_err(|e| format!("server error: {e}"))?;
     eprintln!("dlsim stopped");
@@ -438,23 +452,38 @@ fn rand_seed() -> u64 {
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, as often as they come: the first stops gracefully, the next at once.
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -2,6 +2,11 @@
 //!
 //! [`start`] binds first and builds the engine second, so download URIs name the real address
 //! even when the port was 0. The returned [`RunningServer`] shuts down gracefully on request.
+//!
+//! Connections are served by our own accept loop over hyper's HTTP/1 connection (not
+//! `axum::serve`), because only that exposes a header-read timeout (a client that connects and
+//! sends nothing, or half a request, is cut off), hands each request its peer address, and lets
+//! a stop count the connections it waits for.
 
 pub mod admin;
 pub mod apply;
@@ -16,10 +21,15 @@ pub mod transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -109,6 +119,9 @@ pub struct ServerConfig {
     pub expect: crate::faults::verify::Expectations,
     /// Also stream the journal to this file, as JSON lines.
     pub journal_file: Option<std::path::PathBuf>,
+    /// A connection that has not sent a whole request head this long after it opened (or
+    /// after its last answer) is closed.
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// HTTPS settings.
@@ -125,6 +138,9 @@ pub struct TlsOptions {
 /// Default request body limit: 1 MiB (the API's bodies are tiny).
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// Default header-read timeout.
+pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -140,6 +156,7 @@ impl Default for ServerConfig {
             journal_cap: crate::journal::DEFAULT_CAP,
             expect: Default::default(),
             journal_file: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 }
@@ -197,6 +214,7 @@ pub struct RunningServer {
     shutdown_grace: std::time::Duration,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    open: Arc<AtomicUsize>,
 }
 
 impl RunningServer {
@@ -219,6 +237,11 @@ impl RunningServer {
         self.certificate.as_ref()
     }
 
+    /// Connections open right now (served or idle).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
     /// Stop accepting connections, let in-flight requests finish, and wait for the server.
     ///
     /// Connections still busy after the grace period (a client that stopped reading a large
@@ -229,20 +252,45 @@ impl RunningServer {
 
     /// [`RunningServer::shutdown`] through a borrow: for owners that cannot give it up.
     pub async fn stop(&mut self) -> std::io::Result<()> {
+        self.stop_unless(std::future::pending(), |_, _| {}).await
+    }
+
+    /// Stop gracefully, but at once when `now` completes first (a second Ctrl-C). When
+    /// connections are still open once idle ones are closed, `waiting` is told how many and
+    /// for how long the stop will wait for them.
+    pub async fn stop_unless(
+        &mut self,
+        now: impl std::future::Future<Output = ()>,
+        waiting: impl FnOnce(usize, std::time::Duration),
+    ) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         let Some(mut task) = self.task.take() else {
             return Ok(());
         };
-        match tokio::time::timeout(self.shutdown_grace, &mut task).await {
-            Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            Err(_) => {
-                tracing::warn!(
-                    "connections still open after {:?}; closing them",
-                    self.shutdown_grace
-                );
+        // Idle connections close at once; only say what we wait for if anything is left.
+        let settle = std::time::Duration::from_millis(100).min(self.shutdown_grace);
+        if let Ok(joined) = tokio::time::timeout(settle, &mut task).await {
+            return joined.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        }
+        waiting(self.open_connections(), self.shutdown_grace - settle);
+        tokio::select! {
+            joined = tokio::time::timeout(self.shutdown_grace - settle, &mut task) => match joined {
+                Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                Err(_) => {
+                    tracing::warn!(
+                        "connections still open after {:?}; closing them",
+                        self.shutdown_grace
+                    );
+                    task.abort();
+                    Ok(())
+                }
+            },
+            _ = now => {
+                // Dropping the accept loop drops every connection it serves.
                 task.abort();
+                let _ = task.await;
                 Ok(())
             }
         }
@@ -345,15 +393,14 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
     });
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let stop = async move {
-        let _ = rx.await;
+    let open = Arc::new(AtomicUsize::new(0));
+    let conns = Connections {
+        app,
+        header_read_timeout: config.header_read_timeout,
+        open: open.clone(),
     };
     let task = match &certificate {
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-        }),
+        None => tokio::spawn(conns.serve(listener, rx)),
         Some(cert) => {
             let listener =
                 tls::TlsListener::new(listener, cert.config.clone()).map_err(|source| {
@@ -362,11 +409,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
                         source,
                     }
                 })?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
-            })
+            tokio::spawn(conns.serve(listener, rx))
         }
     };
     Ok(RunningServer {
@@ -378,7 +421,84 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         shutdown_grace: config.shutdown_grace,
         shutdown: Some(tx),
         task: Some(task),
+        open,
     })
+}
+
+/// How accepted connections are served.
+struct Connections {
+    app: Router,
+    header_read_timeout: Duration,
+    /// Connections open now.
+    open: Arc<AtomicUsize>,
+}
+
+/// Counts a connection as open while it lives.
+struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Open(open.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Connections {
+    /// Accept until `stop`, then close idle connections, let busy ones finish their exchange,
+    /// and return once every connection is closed. Dropping the future drops them all.
+    async fn serve<L>(self, mut listener: L, mut stop: oneshot::Receiver<()>) -> std::io::Result<()>
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let (stopping, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        loop {
+            tokio::select! {
+                (io, peer) = listener.accept() => {
+                    let app = self.app.clone();
+                    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        tower::ServiceExt::oneshot(app.clone(), req)
+                    });
+                    let conn = http.serve_connection(TokioIo::new(io), service);
+                    let mut stop_rx = stop_rx.clone();
+                    let open = Open::new(&self.open);
+                    tasks.spawn(async move {
+                        let _open = open;
+                        let mut conn = std::pin::pin!(conn);
+                        let stopping = async move {
+                            let _ = stop_rx.wait_for(|s| *s).await;
+                        };
+                        let result = tokio::select! {
+                            r = conn.as_mut() => r,
+                            _ = stopping => {
+                                conn.as_mut().graceful_shutdown();
+                                conn.await
+                            }
+                        };
+                        if let Err(e) = result {
+                            tracing::debug!(%peer, error = %e, "connection ended");
+                        }
+                    });
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = &mut stop => break,
+            }
+        }
+        drop(listener);
+        let _ = stopping.send(true);
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    }
 }
 
 /// The URL clients use for a bound address; an unspecified IP is reached through loopback.
