@@ -8,6 +8,7 @@
 //! emit_session_id = false
 //! body_limit_bytes = 1048576
 //! header_timeout_secs = 30   # a connection that sends no whole request head for this long is closed
+//! # control_token = "..."   # /dlsim/ calls need it (dlsim-control-token header); else loopback only
 //!
 //! content_seed = 0     # seed of synthetic file bytes
 //! checksums = true
@@ -59,6 +60,7 @@ pub struct FileConfig {
     pub emit_session_id: Option<bool>,
     pub body_limit_bytes: Option<usize>,
     pub header_timeout_secs: Option<u64>,
+    pub control_token: Option<String>,
     pub prepare: Option<PrepareTiming>,
     pub content_seed: Option<u64>,
     pub checksums: Option<bool>,
@@ -140,6 +142,14 @@ impl FileConfig {
                 ));
             }
             config.header_read_timeout = Duration::from_secs(t);
+        }
+        if let Some(t) = self.control_token {
+            if t.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "control_token must not be empty".into(),
+                ));
+            }
+            config.control_token = Some(t);
         }
         if let Some(p) = self.prepare {
             config.engine.prepare = p;

@@ -137,6 +137,15 @@ struct ServeArgs {
     /// Close a connection that sends no whole request head for this long [default: 30].
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     header_timeout: Option<u64>,
+    /// Require this token (header dlsim-control-token) on every /dlsim/ call; without it the
+    /// control plane answers loopback peers only.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DLSIM_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -280,6 +289,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(secs) = args.header_timeout {
         config.header_read_timeout = Duration::from_secs(secs);
     }
+    if let Some(token) = &args.control_token {
+        if token.is_empty() {
+            return Err("--control-token must not be empty".into());
+        }
+        config.control_token = Some(token.clone());
+    }
     config.journal_file = args.journal.clone();
     config.journal_cap = args.journal_cap;
     let (user, password) = config
@@ -288,6 +303,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .first()
         .map(|u| (u.name.clone(), u.password.clone()))
         .ok_or("the configuration has no users")?;
+    let control_note = if config.control_token.is_some() {
+        "dlsim-control-token header required"
+    } else {
+        "loopback clients only"
+    };
     let scenario_note = args
         .scenario
         .as_deref()
@@ -319,7 +339,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     eprintln!(
-        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
+        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/ ({control_note})\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
         engine
             .library_ids()
             .iter()

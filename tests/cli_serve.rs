@@ -324,3 +324,63 @@ async fn a_second_sigint_stops_at_once_while_a_download_is_held_open() {
     assert!(status.success(), "{status}");
     drop(sock);
 }
+
+#[tokio::test]
+async fn header_timeout_and_control_token_flags() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--header-timeout", "1"])
+        .args(["--control-token", "s3cret", "--ready-file"])
+        .arg(&ready)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = ChildGuard(child);
+    let info = wait_ready(&mut child.0, &ready);
+    let base = info["base_url"].as_str().unwrap();
+
+    // A connection that says nothing is closed after the header timeout.
+    let mut idle = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), idle.read(&mut buf))
+        .await
+        .expect("the silent connection is closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+
+    // The control plane needs the token, from loopback too.
+    let http = any_cert_client();
+    let r = http
+        .get(format!("{base}/dlsim/clock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    common::assert_schema("api/error", &body);
+    assert_eq!(body["error_type"], "UNAUTHORIZED");
+    let r = http
+        .get(format!("{base}/dlsim/clock"))
+        .header("dlsim-control-token", "s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(terminate(&mut child.0).success());
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("dlsim-control-token header required"),
+        "{stderr}"
+    );
+}

@@ -5,8 +5,8 @@
 //!
 //! Connections are served by our own accept loop over hyper's HTTP/1 connection (not
 //! `axum::serve`), because only that exposes a header-read timeout (a client that connects and
-//! sends nothing, or half a request, is cut off), hands each request its peer address, and lets
-//! a stop count the connections it waits for.
+//! sends nothing, or half a request, is cut off), hands each request its peer address (the
+//! control plane's access rule) and lets a stop count the connections it waits for.
 
 pub mod admin;
 pub mod apply;
@@ -49,6 +49,9 @@ pub struct AppState {
     /// Seed of the fault draws and the clock time at start, for a reset.
     pub fault_seed: u64,
     pub started: crate::model::Timestamp,
+    /// When set, every `/dlsim/` call must carry it in `dlsim-control-token`; when unset, the
+    /// control plane answers loopback peers only.
+    pub control_token: Option<String>,
 }
 
 impl AppState {
@@ -122,6 +125,8 @@ pub struct ServerConfig {
     /// A connection that has not sent a whole request head this long after it opened (or
     /// after its last answer) is closed.
     pub header_read_timeout: std::time::Duration,
+    /// See [`AppState::control_token`].
+    pub control_token: Option<String>,
 }
 
 /// HTTPS settings.
@@ -157,6 +162,7 @@ impl Default for ServerConfig {
             expect: Default::default(),
             journal_file: None,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            control_token: None,
         }
     }
 }
@@ -318,7 +324,12 @@ impl Drop for RunningServer {
 pub fn router(state: Arc<AppState>) -> Router {
     dispatch::routes()
         .merge(content::routes())
-        .merge(admin::routes())
+        .merge(
+            admin::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                admin::guard,
+            )),
+        )
         .fallback(respond::not_found)
         .method_not_allowed_fallback(respond::method_not_allowed)
         .with_state(state)
@@ -390,6 +401,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         expect: std::sync::RwLock::new(config.expect),
         fault_seed,
         started,
+        control_token: config.control_token.clone(),
     });
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
