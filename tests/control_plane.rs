@@ -164,3 +164,23 @@ async fn with_a_control_token_every_call_must_carry_it() {
     assert_eq!(status, 204);
     assert_eq!(c.get(&id).await.status, 401, "reset ended the login");
 }
+
+/// Control-plane bodies over the server's limit get a JSON 413, like the API's.
+#[tokio::test]
+async fn control_plane_bodies_over_the_limit_get_a_json_413() {
+    let fake = Dlsim::builder().body_limit(1024).start().await;
+    let http = common::tls::any_cert_client();
+    for path in ["/dlsim/faults", "/dlsim/scenario"] {
+        let r = http
+            .post(format!("{}{path}", fake.base_url()))
+            .body(vec![b' '; 3 << 20])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413, "{path}");
+        let body: Value = r.json().await.unwrap();
+        common::assert_schema("api/error", &body);
+        assert_eq!(body["error_type"], "INVALID_REQUEST");
+    }
+    assert!(fake.engine().faults().list().is_empty());
+}

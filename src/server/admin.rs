@@ -25,7 +25,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, RawPathParams, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, FromRequest, RawPathParams, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -113,6 +113,31 @@ pub async fn guard(State(s): State<Arc<AppState>>, req: Request, next: Next) -> 
     }
 }
 
+/// A control-plane request body, read up to the server's body limit; a refusal is a JSON
+/// error like everywhere else (axum's own body extractor would answer in plain text).
+struct Body(Bytes);
+
+impl FromRequest<Arc<AppState>> for Body {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &Arc<AppState>) -> Result<Self, Response> {
+        let limit = s.body_limit;
+        axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                let e = e.into_inner();
+                if e.is::<http_body_util::LengthLimitError>() {
+                    let mut r = error_response(Form::Api, &request_errors::body_too_large(limit));
+                    *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                    r
+                } else {
+                    error_response(Form::Api, &request_errors::unreadable_body(&e.to_string()))
+                }
+            })
+    }
+}
+
 fn ok(status: u16, body: Value) -> Response {
     to_response(Reply {
         status,
@@ -197,7 +222,7 @@ enum OneOrMany {
     One(Box<Fault>),
 }
 
-async fn add_faults(State(s): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn add_faults(State(s): State<Arc<AppState>>, Body(body): Body) -> Response {
     let faults = match serde_json::from_slice::<Value>(&body) {
         Err(e) => return bad_input(format!("the body is not valid JSON: {e}")),
         // Read a single fault strictly first, so its error names the bad key.
@@ -258,7 +283,7 @@ struct LoadScenario {
     toml: Option<String>,
 }
 
-async fn load_scenario(State(s): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn load_scenario(State(s): State<Arc<AppState>>, Body(body): Body) -> Response {
     let req: LoadScenario = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {

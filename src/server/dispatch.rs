@@ -35,6 +35,14 @@ async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Respons
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let form = Form::of_path(parts.uri.path());
+    if super::header_bytes(&parts.headers) > super::MAX_HEADER_BYTES {
+        let rejection = Rejection {
+            error: request_errors::headers_too_large(super::MAX_HEADER_BYTES),
+            status: Some(431),
+        };
+        let request = Request::rejected(form, rejection);
+        return respond(&state, &request, &parts, started).await;
+    }
     let limit = state.body_limit;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,

@@ -143,6 +143,18 @@ pub struct TlsOptions {
 /// Default request body limit: 1 MiB (the API's bodies are tiny).
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// Request headers above this many bytes (names and values) get 431 with a JSON error. Far
+/// larger heads (over hyper's ~400 KiB read buffer) are refused by hyper itself with a bare 431.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The size of a request's headers, as [`MAX_HEADER_BYTES`] counts it.
+pub fn header_bytes(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum()
+}
+
 /// Default header-read timeout.
 pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
