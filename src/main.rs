@@ -230,7 +230,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         clock: Clock::real(),
         ..ServerConfig::default()
     };
-    config.engine.seed = rand_seed();
+    let drawn = rand_seed();
+    config.engine.seed = drawn;
     if let Some(path) = &args.config {
         FileConfig::load(path)
             .and_then(|fc| fc.apply(&mut config))
@@ -294,6 +295,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             return Err("--control-token must not be empty".into());
         }
         config.control_token = Some(token.clone());
+    }
+    if config.engine.seed == drawn {
+        // No seed given anywhere: tokens from 256 random bits, not from a 64-bit seed.
+        config.engine.secret_seed = Some(secret_seed());
     }
     config.journal_file = args.journal.clone();
     config.journal_cap = args.journal_cap;
@@ -465,6 +470,18 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
         None => print!("{text}"),
     }
     Ok(r.passed(args.strict))
+}
+
+/// 32 random bytes: std's hasher keys come from the OS's random source (128 bits, per
+/// thread), and four keyed hashes of distinct inputs spread them over the 256-bit seed.
+fn secret_seed() -> [u8; 32] {
+    use std::hash::{BuildHasher, RandomState};
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let h = RandomState::new().hash_one((i, std::time::SystemTime::now(), std::process::id()));
+        chunk.copy_from_slice(&h.to_le_bytes());
+    }
+    out
 }
 
 fn rand_seed() -> u64 {

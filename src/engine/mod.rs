@@ -64,6 +64,9 @@ pub struct EngineConfig {
     pub libraries: Vec<LibrarySpec>,
     /// Seed of every id and token the engine makes.
     pub seed: u64,
+    /// When set, ids and tokens come from this 256-bit seed instead of `seed`: what `dlsim
+    /// serve` uses when no seed is given, so its tokens are as unpredictable as their 128 bits.
+    pub secret_seed: Option<[u8; 32]>,
     /// Seed of synthetic file content (fixed by default, so demo files never change).
     pub content_seed: u64,
     /// Base of download URIs, e.g. `http://127.0.0.1:8080` (no trailing slash).
@@ -86,6 +89,7 @@ impl Default for EngineConfig {
             users: auth::demo_users(),
             libraries: library::demo_library(),
             seed: 0,
+            secret_seed: None,
             content_seed: 0,
             endpoint_base: "http://127.0.0.1:8080".to_string(),
             endpoint_thumbprint: None,
@@ -136,7 +140,7 @@ impl Store {
 impl Engine {
     pub fn new(config: EngineConfig, clock: Clock) -> Result<Self, CatalogError> {
         let catalog = Catalog::new(&config.libraries, clock.now())?;
-        let rng = StdRng::seed_from_u64(config.seed);
+        let rng = rng_of(&config);
         Ok(Engine {
             clock,
             config,
@@ -752,7 +756,7 @@ impl Engine {
         *store = Store {
             sessions: SessionStore::default(),
             logins: Logins::default(),
-            rng: StdRng::seed_from_u64(self.config.seed),
+            rng: rng_of(&self.config),
             created: 0,
             expired: Vec::new(),
             item_versions: Default::default(),
@@ -889,6 +893,14 @@ impl Engine {
             }
         }
         true
+    }
+}
+
+/// The random source of ids and tokens: the secret seed when there is one, else the seed.
+fn rng_of(config: &EngineConfig) -> StdRng {
+    match config.secret_seed {
+        Some(bytes) => StdRng::from_seed(bytes),
+        None => StdRng::seed_from_u64(config.seed),
     }
 }
 

@@ -390,3 +390,22 @@ fn login_compares_credentials_exactly_in_constant_time() {
         );
     }
 }
+
+#[test]
+fn a_secret_seed_replaces_the_seed_for_ids_and_tokens() {
+    let with = |secret: Option<[u8; 32]>| {
+        let e = engine(EngineConfig {
+            secret_seed: secret,
+            ..Default::default()
+        });
+        let token = e.login("administrator@vsphere.local", "VMware1!").unwrap();
+        let id = e
+            .create(&caller("u"), None, &spec(DEMO_OVF_ITEM_ID))
+            .unwrap();
+        (token, id)
+    };
+    let seeded = with(None);
+    assert_eq!(with(Some([7; 32])), with(Some([7; 32])));
+    assert_ne!(with(Some([7; 32])), seeded);
+    assert_ne!(with(Some([7; 32])).0, with(Some([8; 32])).0);
+}
