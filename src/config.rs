@@ -7,6 +7,8 @@
 //! idle_timeout_secs = 300
 //! emit_session_id = false
 //! body_limit_bytes = 1048576
+//! header_timeout_secs = 30   # a connection that sends no whole request head for this long is closed
+//! # control_token = "..."   # /dlsim/ calls need it (dlsim-control-token header); else loopback only
 //!
 //! content_seed = 0     # seed of synthetic file bytes
 //! checksums = true
@@ -60,6 +62,8 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub emit_session_id: Option<bool>,
     pub body_limit_bytes: Option<usize>,
+    pub header_timeout_secs: Option<u64>,
+    pub control_token: Option<String>,
     pub prepare: Option<PrepareTiming>,
     pub content_seed: Option<u64>,
     pub checksums: Option<bool>,
@@ -305,6 +309,22 @@ impl FileConfig {
             config.engine.emit_session_id = e;
         }
         config.body_limit = self.body_limit_bytes.unwrap_or(DEFAULT_BODY_LIMIT);
+        if let Some(t) = self.header_timeout_secs {
+            if t == 0 {
+                return Err(ConfigError::Invalid(
+                    "header_timeout_secs must be at least 1".into(),
+                ));
+            }
+            config.header_read_timeout = Duration::from_secs(t);
+        }
+        if let Some(t) = self.control_token {
+            if t.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "control_token must not be empty".into(),
+                ));
+            }
+            config.control_token = Some(t);
+        }
         if let Some(p) = self.prepare {
             config.engine.prepare = p.into();
         }
@@ -371,6 +391,7 @@ mod tests {
         assert_eq!(c.engine.seed, 7);
         assert_eq!(c.engine.prepare.preparing_ms, 2000);
         assert!(!c.engine.prepare.wait_for_checksum);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(30));
         assert_eq!(c.engine.users[0].name, "alice@vsphere.local");
         assert_eq!(c.engine.libraries[0].items[0].files[0].size, 62_914_560);
         // Left out, waiting for the checksum is on.

@@ -318,6 +318,18 @@ impl DlsimBuilder {
         self.config.journal_cap = entries;
         self
     }
+    /// Close a connection that has not sent a whole request head this long after it opened
+    /// or after its last answer (default 30 s).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_read_timeout = timeout;
+        self
+    }
+    /// Require this token in the `dlsim-control-token` header of every `/dlsim/` call (by
+    /// default the control plane answers loopback peers only, without a token).
+    pub fn control_token(mut self, token: &str) -> Self {
+        self.config.control_token = Some(token.to_string());
+        self
+    }
     pub fn emit_session_id(mut self, on: bool) -> Self {
         self.config.engine.emit_session_id = on;
         self

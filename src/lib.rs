@@ -8,6 +8,8 @@ pub mod content;
 pub mod engine;
 pub mod fake;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ids;
 pub mod journal;
 pub mod model;

@@ -134,6 +134,18 @@ struct ServeArgs {
     /// Exit non-zero when the client under test broke an expectation (report on stop).
     #[arg(long)]
     verify: bool,
+    /// Close a connection that sends no whole request head for this long [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: Option<u64>,
+    /// Require this token (header dlsim-control-token) on every /dlsim/ call; without it the
+    /// control plane answers loopback peers only.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "DLSIM_CONTROL_TOKEN",
+        hide_env_values = true
+    )]
+    control_token: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -218,7 +230,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         clock: Clock::real(),
         ..ServerConfig::default()
     };
-    config.engine.seed = rand_seed();
+    let drawn = rand_seed();
+    config.engine.seed = drawn;
     if let Some(path) = &args.config {
         FileConfig::load(path)
             .and_then(|fc| fc.apply(&mut config))
@@ -274,6 +287,19 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             config.fault_seed = Some(seed);
         }
     }
+    if let Some(secs) = args.header_timeout {
+        config.header_read_timeout = Duration::from_secs(secs);
+    }
+    if let Some(token) = &args.control_token {
+        if token.is_empty() {
+            return Err("--control-token must not be empty".into());
+        }
+        config.control_token = Some(token.clone());
+    }
+    if config.engine.seed == drawn {
+        // No seed given anywhere: tokens from 256 random bits, not from a 64-bit seed.
+        config.engine.secret_seed = Some(secret_seed());
+    }
     config.journal_file = args.journal.clone();
     config.journal_cap = args.journal_cap;
     let (user, password) = config
@@ -282,12 +308,19 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .first()
         .map(|u| (u.name.clone(), u.password.clone()))
         .ok_or("the configuration has no users")?;
+    let control_note = if config.control_token.is_some() {
+        "dlsim-control-token header required"
+    } else {
+        "loopback clients only"
+    };
     let scenario_note = args
         .scenario
         .as_deref()
         .map(|s| format!("\n  scenario: {s} ({} fault(s))", config.faults.len()))
         .unwrap_or_default();
-    let running = server::start(config).await.map_err(|e| e.to_string())?;
+    let mut running = server::start(config).await.map_err(|e| e.to_string())?;
+    // Listen for signals before announcing readiness, so an early stop is not a kill.
+    let mut signals = StopSignals::new().map_err(|e| format!("cannot listen for signals: {e}"))?;
     let state = running.state().clone();
     let base = running.base_url().to_string();
     let engine = running.engine().clone();
@@ -311,7 +344,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     eprintln!(
-        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
+        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/ ({control_note})\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
         engine
             .library_ids()
             .iter()
@@ -324,8 +357,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         std::fs::write(path, format!("{ready}\n"))
             .map_err(|e| format!("cannot write the ready file {}: {e}", path.display()))?;
     }
+    signals.next().await;
     running
-        .run_until(shutdown_signal())
+        .stop_unless(signals.next(), |open, wait| {
+            eprintln!(
+                "waiting up to {} s for {open} open connection(s); press Ctrl-C again to stop now",
+                wait.as_millis().div_ceil(1000)
+            )
+        })
         .await
         .map_err(|e| format!("server error: {e}"))?;
     eprintln!("dlsim stopped");
@@ -433,28 +472,55 @@ async fn check(args: CheckArgs) -> Result<bool, String> {
     Ok(r.passed(args.strict))
 }
 
+/// 32 random bytes: std's hasher keys come from the OS's random source (128 bits, per
+/// thread), and four keyed hashes of distinct inputs spread them over the 256-bit seed.
+fn secret_seed() -> [u8; 32] {
+    use std::hash::{BuildHasher, RandomState};
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        let h = RandomState::new().hash_one((i, std::time::SystemTime::now(), std::process::id()));
+        chunk.copy_from_slice(&h.to_le_bytes());
+    }
+    out
+}
+
 fn rand_seed() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, as often as they come: the first stops gracefully, the next at once.
+struct StopSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    /// The next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

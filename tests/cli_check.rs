@@ -293,3 +293,35 @@ fn with_no_file_to_download_the_rules_that_need_one_are_not_reached_and_the_run_
         "{text}"
     );
 }
+
+/// Against a dlsim whose control plane needs a token, the runner moves the virtual clock with
+/// the token from `DLSIM_CONTROL_TOKEN`, so the expiry rule still runs.
+#[test]
+fn check_uses_the_control_token_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), &["--virtual-clock", "--control-token", "t0k"]);
+    let out = dlsim()
+        .arg("check")
+        .arg(s.1["base_url"].as_str().unwrap())
+        .args(["--user", s.1["username"].as_str().unwrap()])
+        .args(["--password", s.1["password"].as_str().unwrap()])
+        .args(["--format", "json", "--quiet"])
+        .env("DLSIM_CONTROL_TOKEN", "t0k")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let expiry: Vec<&Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"]["id"] == "lifecycle.expiry")
+        .collect();
+    assert_eq!(expiry.len(), 3, "{report}");
+    assert!(expiry.iter().all(|r| r["outcome"] == "pass"), "{report}");
+}

@@ -217,3 +217,170 @@ async fn serve_a_directory_over_tls_with_given_certificate_files() {
     assert_eq!(lib_model["name"], "isos");
     assert!(terminate(&mut child).success());
 }
+
+/// Send `signal` (`INT`, `TERM`) to a child.
+fn send_signal(child: &std::process::Child, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Wait (bounded) for a child to exit.
+fn wait_exit(
+    child: &mut std::process::Child,
+    guard: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + guard;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "dlsim did not stop within {guard:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// The child's stderr, line by line, read on a thread.
+fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test]
+async fn a_second_sigint_stops_at_once_while_a_download_is_held_open() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-checksums"])
+        .arg("--ready-file")
+        .arg(&ready)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = ChildGuard(child);
+    let info = wait_ready(&mut child.0, &ready);
+    let lines = stderr_lines(&mut child.0);
+    let c = login(
+        &info,
+        info["username"].as_str().unwrap(),
+        info["password"].as_str().unwrap(),
+    )
+    .await;
+    let id = c.create(common::OVF_ITEM, None).await.string();
+    let f = c.prepare(&id, "photon-5-disk1.vmdk", None).await;
+    let uri = f.ok()["download_endpoint"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (host, path) = uri.trim_start_matches("http://").split_once('/').unwrap();
+
+    // Start the 1 GiB download, read its head, then stop reading: the answer stays in flight.
+    let mut sock = tokio::net::TcpStream::connect(host).await.unwrap();
+    sock.write_all(format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = vec![0u8; 4096];
+    let n = sock.read(&mut head).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200 "),
+        "the download started"
+    );
+
+    send_signal(&child.0, "INT");
+    let wait = std::time::Duration::from_secs(10);
+    let said = loop {
+        let line = lines
+            .recv_timeout(wait)
+            .expect("dlsim says what it waits for");
+        if line.contains("waiting up to") {
+            break line;
+        }
+    };
+    assert!(said.contains("open connection(s)"), "{said}");
+    assert!(said.contains("press Ctrl-C again to stop now"), "{said}");
+    assert!(said.starts_with("waiting up to 10 s for "), "{said}");
+
+    send_signal(&child.0, "INT");
+    // The grace period is 10 s; a second signal does not wait it out (a hang guard).
+    let status = wait_exit(&mut child.0, std::time::Duration::from_secs(5));
+    assert!(status.success(), "{status}");
+    drop(sock);
+}
+
+#[tokio::test]
+async fn header_timeout_and_control_token_flags() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    let child = dlsim()
+        .args(["serve", "--listen", "127.0.0.1:0", "--header-timeout", "1"])
+        .args(["--control-token", "s3cret", "--ready-file"])
+        .arg(&ready)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = ChildGuard(child);
+    let info = wait_ready(&mut child.0, &ready);
+    let base = info["base_url"].as_str().unwrap();
+
+    // A connection that says nothing is closed after the header timeout.
+    let mut idle = tokio::net::TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), idle.read(&mut buf))
+        .await
+        .expect("the silent connection is closed")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+
+    // The control plane needs the token, from loopback too.
+    let http = any_cert_client();
+    let r = http
+        .get(format!("{base}/dlsim/clock"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    common::assert_schema("api/error", &body);
+    assert_eq!(body["error_type"], "UNAUTHORIZED");
+    let r = http
+        .get(format!("{base}/dlsim/clock"))
+        .header("dlsim-control-token", "s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(terminate(&mut child.0).success());
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        stderr.contains("dlsim-control-token header required"),
+        "{stderr}"
+    );
+}

@@ -611,9 +611,12 @@ impl Target {
         anonymous.send(Method::GET, url, None, &[]).await
     }
 
-    /// dlsim's clock control, if the endpoint is a dlsim on a virtual clock.
+    /// dlsim's clock control, if the endpoint is a dlsim on a virtual clock (one started with
+    /// `--control-token` needs the same token in `DLSIM_CONTROL_TOKEN`).
     pub async fn dlsim_clock(&self) -> Option<Value> {
-        let e = self.send(Method::GET, "/dlsim/clock", None, &[]).await;
+        let e = self
+            .send(Method::GET, "/dlsim/clock", None, &control_token())
+            .await;
         e.ok().then_some(e.json).flatten()
     }
 
@@ -623,11 +626,20 @@ impl Target {
                 Method::POST,
                 &format!("/dlsim/clock?advance_ms={ms}"),
                 None,
-                &[],
+                &control_token(),
             )
             .await;
         e.ok()
     }
+}
+
+/// The control-plane token header, when `DLSIM_CONTROL_TOKEN` gives one.
+fn control_token() -> Vec<(&'static str, String)> {
+    std::env::var("DLSIM_CONTROL_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(|t| vec![(crate::server::admin::CONTROL_TOKEN_HEADER, t)])
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

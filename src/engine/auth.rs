@@ -54,6 +54,13 @@ pub fn demo_users() -> Vec<User> {
 pub const DEMO_USER: &str = "administrator@vsphere.local";
 pub const DEMO_PASSWORD: &str = "VMware1!";
 
+/// Byte strings equal, compared in time that depends only on their lengths (a length
+/// mismatch answers at once: lengths are not secret here).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b)
+}
+
 /// Who is calling: the authenticated user and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {

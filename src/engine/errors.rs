@@ -4,6 +4,7 @@
 //! clients that log or match message ids see familiar shapes.
 
 use crate::model::{ErrorType, State, VapiError};
+use crate::wire::request_errors::clip;
 
 pub const PREFIX: &str = "com.vmware.vdcs.cls-main";
 
@@ -12,6 +13,7 @@ fn err(t: ErrorType, key: &str, text: String, args: Vec<String>) -> VapiError {
 }
 
 pub fn session_not_found(id: &str) -> VapiError {
+    let id = clip(id);
     err(
         ErrorType::NotFound,
         "download_session_not_found",
@@ -21,6 +23,7 @@ pub fn session_not_found(id: &str) -> VapiError {
 }
 
 pub fn item_not_found(id: &str) -> VapiError {
+    let id = clip(id);
     err(
         ErrorType::NotFound,
         "library_item_not_found",
@@ -30,6 +33,7 @@ pub fn item_not_found(id: &str) -> VapiError {
 }
 
 pub fn library_not_found(id: &str) -> VapiError {
+    let id = clip(id);
     err(
         ErrorType::NotFound,
         "library_not_found",
@@ -39,6 +43,7 @@ pub fn library_not_found(id: &str) -> VapiError {
 }
 
 pub fn file_not_found(session: &str, name: &str) -> VapiError {
+    let (session, name) = (clip(session), clip(name));
     err(
         ErrorType::InvalidArgument,
         "file_not_found_in_session",

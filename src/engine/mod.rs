@@ -95,6 +95,9 @@ pub struct EngineConfig {
     pub libraries: Vec<LibrarySpec>,
     /// Seed of every id and token the engine makes.
     pub seed: u64,
+    /// When set, ids and tokens come from this 256-bit seed instead of `seed`: what `dlsim
+    /// serve` uses when no seed is given, so its tokens are as unpredictable as their 128 bits.
+    pub secret_seed: Option<[u8; 32]>,
     /// Seed of synthetic file content (fixed by default, so demo files never change).
     pub content_seed: u64,
     /// Where HTTPS download URIs point (the server's route; [`TokenPath`] by default).
@@ -117,6 +120,7 @@ impl Default for EngineConfig {
             users: auth::demo_users(),
             libraries: library::demo_library(),
             seed: 0,
+            secret_seed: None,
             content_seed: 0,
             endpoint_layout: Arc::new(TokenPath),
             endpoint_thumbprint: None,
@@ -167,7 +171,7 @@ impl Store {
 impl Engine {
     pub fn new(config: EngineConfig, clock: Clock) -> Result<Self, CatalogError> {
         let catalog = Catalog::new(&config.libraries, clock.now())?;
-        let rng = StdRng::seed_from_u64(config.seed);
+        let rng = rng_of(&config);
         Ok(Engine {
             clock,
             config,
@@ -249,11 +253,16 @@ impl Engine {
 
     /// Check credentials and open a login session; returns its token.
     pub fn login(&self, user: &str, password: &str) -> Result<String, VapiError> {
-        let found = self
-            .config
-            .users
-            .iter()
-            .find(|u| u.name == user && u.password == password);
+        // Every configured user is compared, name and password in constant time, so the
+        // answer's timing tells nothing of how much of a guess was right.
+        let mut found = None;
+        for u in &self.config.users {
+            let hit = auth::constant_time_eq(u.name.as_bytes(), user.as_bytes())
+                & auth::constant_time_eq(u.password.as_bytes(), password.as_bytes());
+            if bool::from(hit) && found.is_none() {
+                found = Some(u);
+            }
+        }
         let Some(u) = found else {
             return Err(errors::unauthenticated(
                 "the user name or password is not valid.",
@@ -778,7 +787,7 @@ impl Engine {
         *store = Store {
             sessions: SessionStore::default(),
             logins: Logins::default(),
-            rng: StdRng::seed_from_u64(self.config.seed),
+            rng: rng_of(&self.config),
             created: 0,
             expired: Vec::new(),
             item_versions: Default::default(),
@@ -915,6 +924,14 @@ impl Engine {
             }
         }
         true
+    }
+}
+
+/// The random source of ids and tokens: the secret seed when there is one, else the seed.
+fn rng_of(config: &EngineConfig) -> StdRng {
+    match config.secret_seed {
+        Some(bytes) => StdRng::from_seed(bytes),
+        None => StdRng::seed_from_u64(config.seed),
     }
 }
 

@@ -383,3 +383,49 @@ fn every_id_the_engine_makes_is_an_rfc4122_uuid() {
     assert!(ids.contains(&DEMO_OVF_ITEM_ID.to_string()));
     assert!(ids.contains(&DEMO_ISO_ITEM_ID.to_string()));
 }
+
+#[test]
+fn login_compares_credentials_exactly_in_constant_time() {
+    use super::auth::constant_time_eq;
+    assert!(bool::from(constant_time_eq(b"VMware1!", b"VMware1!")));
+    assert!(!bool::from(constant_time_eq(b"VMware1!", b"VMware1?")));
+    assert!(!bool::from(constant_time_eq(b"VMware1!", b"VMware1")));
+    assert!(!bool::from(constant_time_eq(b"", b"x")));
+    assert!(bool::from(constant_time_eq(b"", b"")));
+    let e = engine(EngineConfig::default());
+    assert!(e.login("administrator@vsphere.local", "VMware1!").is_ok());
+    assert!(e.login("operator@vsphere.local", "VMware1!").is_ok());
+    for (user, password) in [
+        ("administrator@vsphere.local", "VMware1"),
+        ("administrator@vsphere.local", "VMware1!!"),
+        ("administrator@vsphere.local", ""),
+        ("administrator@vsphere.locaL", "VMware1!"),
+        ("", ""),
+    ] {
+        let err = e.login(user, password).unwrap_err();
+        assert_eq!(
+            err.error_type,
+            ErrorType::Unauthenticated,
+            "{user}:{password}"
+        );
+    }
+}
+
+#[test]
+fn a_secret_seed_replaces_the_seed_for_ids_and_tokens() {
+    let with = |secret: Option<[u8; 32]>| {
+        let e = engine(EngineConfig {
+            secret_seed: secret,
+            ..Default::default()
+        });
+        let token = e.login("administrator@vsphere.local", "VMware1!").unwrap();
+        let id = e
+            .create(&caller("u"), None, &spec(DEMO_OVF_ITEM_ID))
+            .unwrap();
+        (token, id)
+    };
+    let seeded = with(None);
+    assert_eq!(with(Some([7; 32])), with(Some([7; 32])));
+    assert_ne!(with(Some([7; 32])), seeded);
+    assert_ne!(with(Some([7; 32])).0, with(Some([8; 32])).0);
+}

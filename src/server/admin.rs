@@ -14,13 +14,20 @@
 //! | `GET /dlsim/journal?since=N` | journal entries after `N`, as JSON lines |
 //! | `GET /dlsim/verify` | the client verification report |
 //! | `POST /dlsim/reset` | back to the state at start |
+//!
+//! Who may call it: it can reset the server and inject faults into everyone's sessions, so by
+//! default only loopback peers may (the default listen address is loopback anyway). With
+//! `--control-token`, every call must carry that token in `dlsim-control-token`, from anywhere.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{RawPathParams, RawQuery, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, RawPathParams, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -47,6 +54,88 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/dlsim/journal", get(journal))
         .route("/dlsim/verify", get(verify))
         .route("/dlsim/reset", post(reset))
+}
+
+/// The header that carries the control token.
+pub const CONTROL_TOKEN_HEADER: &str = "dlsim-control-token";
+
+/// Whether a peer may use the control plane: with a token required, whoever presents it
+/// (compared in constant time); without, loopback peers only. An unknown peer is refused.
+pub fn may_control(
+    peer: Option<SocketAddr>,
+    required: Option<&str>,
+    presented: Option<&[u8]>,
+) -> Result<(), String> {
+    match required {
+        Some(token) => {
+            let given = presented.unwrap_or_default();
+            if bool::from(crate::engine::auth::constant_time_eq(token.as_bytes(), given)) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "The control plane needs the {CONTROL_TOKEN_HEADER} header with this server's control token."
+                ))
+            }
+        }
+        None if peer.is_some_and(|p| is_loopback(p.ip())) => Ok(()),
+        None => Err(
+            "The control plane answers loopback clients only; start dlsim with --control-token to use it from elsewhere."
+                .into(),
+        ),
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_loopback(),
+        IpAddr::V6(a) => a.is_loopback() || a.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    }
+}
+
+/// Refuse control-plane calls [`may_control`] does not allow, with a 403 `/api` error.
+pub async fn guard(State(s): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let presented = req
+        .headers()
+        .get(CONTROL_TOKEN_HEADER)
+        .map(|v| v.as_bytes());
+    match may_control(peer, s.control_token.as_deref(), presented) {
+        Ok(()) => next.run(req).await,
+        Err(message) => refuse(
+            StatusCode::FORBIDDEN,
+            ErrorType::Unauthorized,
+            "dlsim.control.forbidden",
+            message,
+        ),
+    }
+}
+
+/// A control-plane request body, read up to the server's body limit; a refusal is a JSON
+/// error like everywhere else (axum's own body extractor would answer in plain text).
+struct Body(Bytes);
+
+impl FromRequest<Arc<AppState>> for Body {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, s: &Arc<AppState>) -> Result<Self, Response> {
+        let limit = s.body_limit;
+        axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                let e = e.into_inner();
+                if e.is::<http_body_util::LengthLimitError>() {
+                    let mut r = error_response(Form::Api, &request_errors::body_too_large(limit));
+                    *r.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                    r
+                } else {
+                    error_response(Form::Api, &request_errors::unreadable_body(&e.to_string()))
+                }
+            })
+    }
 }
 
 fn ok(status: u16, body: Value) -> Response {
@@ -133,7 +222,7 @@ enum OneOrMany {
     One(Box<Fault>),
 }
 
-async fn add_faults(State(s): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn add_faults(State(s): State<Arc<AppState>>, Body(body): Body) -> Response {
     let faults = match serde_json::from_slice::<Value>(&body) {
         Err(e) => return bad_input(format!("the body is not valid JSON: {e}")),
         // Read a single fault strictly first, so its error names the bad key.
@@ -194,7 +283,7 @@ struct LoadScenario {
     toml: Option<String>,
 }
 
-async fn load_scenario(State(s): State<Arc<AppState>>, body: Bytes) -> Response {
+async fn load_scenario(State(s): State<Arc<AppState>>, Body(body): Body) -> Response {
     let req: LoadScenario = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -257,4 +346,33 @@ async fn verify(State(s): State<Arc<AppState>>) -> Response {
 async fn reset(State(s): State<Arc<AppState>>) -> Response {
     s.reset();
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_token_only_loopback_peers_may_control() {
+        let peer = |s: &str| Some(s.parse::<SocketAddr>().unwrap());
+        assert!(may_control(peer("127.0.0.1:5000"), None, None).is_ok());
+        assert!(may_control(peer("127.8.9.10:5000"), None, None).is_ok());
+        assert!(may_control(peer("[::1]:5000"), None, None).is_ok());
+        assert!(may_control(peer("[::ffff:127.0.0.1]:5000"), None, None).is_ok());
+        assert!(may_control(peer("192.0.2.7:5000"), None, None).is_err());
+        assert!(may_control(peer("[2001:db8::1]:5000"), None, None).is_err());
+        assert!(may_control(None, None, None).is_err());
+    }
+
+    #[test]
+    fn with_a_token_everyone_needs_it_loopback_included() {
+        let local = Some("127.0.0.1:5000".parse::<SocketAddr>().unwrap());
+        let remote = Some("192.0.2.7:5000".parse::<SocketAddr>().unwrap());
+        for peer in [local, remote, None] {
+            assert!(may_control(peer, Some("s3cret"), Some(b"s3cret")).is_ok());
+            assert!(may_control(peer, Some("s3cret"), None).is_err());
+            assert!(may_control(peer, Some("s3cret"), Some(b"s3cre")).is_err());
+            assert!(may_control(peer, Some("s3cret"), Some(b"s3cret ")).is_err());
+        }
+    }
 }

@@ -172,6 +172,15 @@ async fn download(
         file: Some(file.clone()),
         ..Entry::default()
     };
+    if super::header_bytes(&headers) > super::MAX_HEADER_BYTES {
+        let e = crate::wire::request_errors::headers_too_large(super::MAX_HEADER_BYTES);
+        let mut resp = error_response(Form::Api, &e);
+        *resp.status_mut() = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        entry.status = resp.status().as_u16();
+        entry.latency_ms = latency_ms(&s, started, std::time::Duration::ZERO);
+        record(&s, entry);
+        return resp;
+    }
     let injected = inject::consult(
         &s,
         &Target {

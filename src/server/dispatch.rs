@@ -40,6 +40,14 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: HttpRequest) -> Res
     } else {
         Form::of_path(parts.uri.path())
     };
+    if super::header_bytes(&parts.headers) > super::MAX_HEADER_BYTES {
+        let rejection = Rejection::with_status(
+            request_errors::headers_too_large(super::MAX_HEADER_BYTES),
+            431,
+        );
+        let request = Request::rejected(form, rejection);
+        return respond(&state, &request, &parts, started).await;
+    }
     let limit = state.body_limit;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b,

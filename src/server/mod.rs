@@ -2,6 +2,11 @@
 //!
 //! [`start`] binds first and builds the engine second, so download URIs name the real address
 //! even when the port was 0. The returned [`RunningServer`] shuts down gracefully on request.
+//!
+//! Connections are served by our own accept loop over hyper's HTTP/1 connection (not
+//! `axum::serve`), because only that exposes a header-read timeout (a client that connects and
+//! sends nothing, or half a request, is cut off), hands each request its peer address (the
+//! control plane's access rule) and lets a stop count the connections it waits for.
 
 pub mod admin;
 pub mod apply;
@@ -16,10 +21,15 @@ pub mod transport;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
 use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
@@ -39,6 +49,9 @@ pub struct AppState {
     /// Seed of the fault draws and the clock time at start, for a reset.
     pub fault_seed: u64,
     pub started: crate::model::Timestamp,
+    /// When set, every `/dlsim/` call must carry it in `dlsim-control-token`; when unset, the
+    /// control plane answers loopback peers only.
+    pub control_token: Option<String>,
 }
 
 impl AppState {
@@ -109,6 +122,11 @@ pub struct ServerConfig {
     pub expect: crate::faults::verify::Expectations,
     /// Also stream the journal to this file, as JSON lines.
     pub journal_file: Option<std::path::PathBuf>,
+    /// A connection that has not sent a whole request head this long after it opened (or
+    /// after its last answer) is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// See [`AppState::control_token`].
+    pub control_token: Option<String>,
 }
 
 /// HTTPS settings.
@@ -125,6 +143,21 @@ pub struct TlsOptions {
 /// Default request body limit: 1 MiB (the API's bodies are tiny).
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// Request headers above this many bytes (names and values) get 431 with a JSON error. Far
+/// larger heads (over hyper's ~400 KiB read buffer) are refused by hyper itself with a bare 431.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The size of a request's headers, as [`MAX_HEADER_BYTES`] counts it.
+pub fn header_bytes(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+/// Default header-read timeout.
+pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
@@ -140,6 +173,8 @@ impl Default for ServerConfig {
             journal_cap: crate::journal::DEFAULT_CAP,
             expect: Default::default(),
             journal_file: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            control_token: None,
         }
     }
 }
@@ -197,6 +232,7 @@ pub struct RunningServer {
     shutdown_grace: std::time::Duration,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    open: Arc<AtomicUsize>,
 }
 
 impl RunningServer {
@@ -219,6 +255,11 @@ impl RunningServer {
         self.certificate.as_ref()
     }
 
+    /// Connections open right now (served or idle).
+    pub fn open_connections(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
     /// Stop accepting connections, let in-flight requests finish, and wait for the server.
     ///
     /// Connections still busy after the grace period (a client that stopped reading a large
@@ -229,20 +270,45 @@ impl RunningServer {
 
     /// [`RunningServer::shutdown`] through a borrow: for owners that cannot give it up.
     pub async fn stop(&mut self) -> std::io::Result<()> {
+        self.stop_unless(std::future::pending(), |_, _| {}).await
+    }
+
+    /// Stop gracefully, but at once when `now` completes first (a second Ctrl-C). When
+    /// connections are still open once idle ones are closed, `waiting` is told how many and
+    /// for how long the stop will wait for them.
+    pub async fn stop_unless(
+        &mut self,
+        now: impl std::future::Future<Output = ()>,
+        waiting: impl FnOnce(usize, std::time::Duration),
+    ) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         let Some(mut task) = self.task.take() else {
             return Ok(());
         };
-        match tokio::time::timeout(self.shutdown_grace, &mut task).await {
-            Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
-            Err(_) => {
-                tracing::warn!(
-                    "connections still open after {:?}; closing them",
-                    self.shutdown_grace
-                );
+        // Idle connections close at once; only say what we wait for if anything is left.
+        let settle = std::time::Duration::from_millis(100).min(self.shutdown_grace);
+        if let Ok(joined) = tokio::time::timeout(settle, &mut task).await {
+            return joined.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        }
+        waiting(self.open_connections(), self.shutdown_grace - settle);
+        tokio::select! {
+            joined = tokio::time::timeout(self.shutdown_grace - settle, &mut task) => match joined {
+                Ok(joined) => joined.unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                Err(_) => {
+                    tracing::warn!(
+                        "connections still open after {:?}; closing them",
+                        self.shutdown_grace
+                    );
+                    task.abort();
+                    Ok(())
+                }
+            },
+            _ = now => {
+                // Dropping the accept loop drops every connection it serves.
                 task.abort();
+                let _ = task.await;
                 Ok(())
             }
         }
@@ -269,7 +335,12 @@ impl Drop for RunningServer {
 /// The whole application: every wire form's routes plus the safety nets.
 pub fn router(state: Arc<AppState>) -> Router {
     content::routes()
-        .merge(admin::routes())
+        .merge(
+            admin::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                admin::guard,
+            )),
+        )
         .fallback(dispatch::handle)
         .method_not_allowed_fallback(respond::method_not_allowed)
         .with_state(state)
@@ -343,18 +414,18 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         expect: std::sync::RwLock::new(config.expect),
         fault_seed,
         started,
+        control_token: config.control_token.clone(),
     });
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
-    let stop = async move {
-        let _ = rx.await;
+    let open = Arc::new(AtomicUsize::new(0));
+    let conns = Connections {
+        app,
+        header_read_timeout: config.header_read_timeout,
+        open: open.clone(),
     };
     let task = match &certificate {
-        None => tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-        }),
+        None => tokio::spawn(conns.serve(listener, rx)),
         Some(cert) => {
             let listener =
                 tls::TlsListener::new(listener, cert.config.clone()).map_err(|source| {
@@ -363,11 +434,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
                         source,
                     }
                 })?;
-            tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(stop)
-                    .await
-            })
+            tokio::spawn(conns.serve(listener, rx))
         }
     };
     Ok(RunningServer {
@@ -379,6 +446,7 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         shutdown_grace: config.shutdown_grace,
         shutdown: Some(tx),
         task: Some(task),
+        open,
     })
 }
 
@@ -388,6 +456,82 @@ pub fn prepare_timing_for(clock: &Clock, timing: PrepareTiming) -> PrepareTiming
     PrepareTiming {
         wait_for_checksum: timing.wait_for_checksum && !clock.is_virtual(),
         ..timing
+    }
+}
+
+/// How accepted connections are served.
+struct Connections {
+    app: Router,
+    header_read_timeout: Duration,
+    /// Connections open now.
+    open: Arc<AtomicUsize>,
+}
+
+/// Counts a connection as open while it lives.
+struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Open(open.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Connections {
+    /// Accept until `stop`, then close idle connections, let busy ones finish their exchange,
+    /// and return once every connection is closed. Dropping the future drops them all.
+    async fn serve<L>(self, mut listener: L, mut stop: oneshot::Receiver<()>) -> std::io::Result<()>
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        let (stopping, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        loop {
+            tokio::select! {
+                (io, peer) = listener.accept() => {
+                    let app = self.app.clone();
+                    let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        tower::ServiceExt::oneshot(app.clone(), req)
+                    });
+                    let conn = http.serve_connection(TokioIo::new(io), service);
+                    let mut stop_rx = stop_rx.clone();
+                    let open = Open::new(&self.open);
+                    tasks.spawn(async move {
+                        let _open = open;
+                        let mut conn = std::pin::pin!(conn);
+                        let stopping = async move {
+                            let _ = stop_rx.wait_for(|s| *s).await;
+                        };
+                        let result = tokio::select! {
+                            r = conn.as_mut() => r,
+                            _ = stopping => {
+                                conn.as_mut().graceful_shutdown();
+                                conn.await
+                            }
+                        };
+                        if let Err(e) = result {
+                            tracing::debug!(%peer, error = %e, "connection ended");
+                        }
+                    });
+                }
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+                _ = &mut stop => break,
+            }
+        }
+        drop(listener);
+        let _ = stopping.send(true);
+        while tasks.join_next().await.is_some() {}
+        Ok(())
     }
 }
 

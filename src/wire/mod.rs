@@ -164,7 +164,21 @@ pub fn http_status(t: ErrorType) -> u16 {
 
 /// Errors about the request itself (not the operation), shared by every REST form.
 pub mod request_errors {
+    use std::borrow::Cow;
+
     use crate::model::{ErrorType, VapiError};
+
+    /// Longest piece of a request echoed back in an error, in characters: a 60 KiB path must
+    /// not come back twice in a 120 KiB answer.
+    pub const ECHO_CHARS: usize = 256;
+
+    /// Client text as echoed in an error: cut to [`ECHO_CHARS`], marked with `…` when cut.
+    pub fn clip(text: &str) -> Cow<'_, str> {
+        match text.char_indices().nth(ECHO_CHARS) {
+            None => Cow::Borrowed(text),
+            Some((end, _)) => Cow::Owned(format!("{}…", &text[..end])),
+        }
+    }
 
     pub fn malformed_json(detail: &str) -> VapiError {
         VapiError::new(
@@ -176,6 +190,7 @@ pub mod request_errors {
     }
 
     pub fn invalid_input(detail: &str) -> VapiError {
+        let detail = clip(detail);
         VapiError::new(
             ErrorType::InvalidArgument,
             "com.vmware.vapi.rest.badRequest.invalidInput",
@@ -193,6 +208,15 @@ pub mod request_errors {
         )
     }
 
+    pub fn headers_too_large(limit: usize) -> VapiError {
+        VapiError::new(
+            ErrorType::InvalidRequest,
+            "com.vmware.vapi.rest.badRequest.headersTooLarge",
+            format!("The request headers are larger than the limit of {limit} bytes."),
+            vec![limit.to_string()],
+        )
+    }
+
     pub fn unreadable_body(detail: &str) -> VapiError {
         VapiError::new(
             ErrorType::InvalidRequest,
@@ -203,7 +227,7 @@ pub mod request_errors {
     }
 
     pub fn unknown_action(action: Option<&str>, allowed: &[&str]) -> VapiError {
-        let given = action.unwrap_or("(none)");
+        let given = clip(action.unwrap_or("(none)"));
         VapiError::new(
             ErrorType::InvalidRequest,
             "com.vmware.vapi.rest.badRequest.unknownAction",
@@ -225,6 +249,7 @@ pub mod request_errors {
     }
 
     pub fn unknown_route(method: &str, path: &str) -> VapiError {
+        let (method, path) = (clip(method), clip(path));
         VapiError::new(
             ErrorType::NotFound,
             "com.vmware.vapi.rest.httpNotFound",
@@ -234,6 +259,7 @@ pub mod request_errors {
     }
 
     pub fn method_not_allowed(method: &str, path: &str) -> VapiError {
+        let (method, path) = (clip(method), clip(path));
         VapiError::new(
             ErrorType::OperationNotFound,
             "com.vmware.vapi.rest.httpMethodNotAllowed",
@@ -308,4 +334,20 @@ pub(crate) fn decode_model_named(
 /// Encode a model value as JSON in the given map style.
 pub fn encode_model<T: VapiType>(v: &T, style: MapStyle) -> Json {
     json::encode(&v.to_value(), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_errors::{clip, unknown_route, ECHO_CHARS};
+
+    #[test]
+    fn echoed_client_text_is_clipped_on_a_character_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(ECHO_CHARS + 10);
+        let clipped = clip(&long);
+        assert_eq!(clipped.chars().count(), ECHO_CHARS + 1);
+        assert!(clipped.ends_with('…'));
+        let e = unknown_route("GET", &"/x".repeat(30_000));
+        assert!(e.messages[0].default_message.len() < 2 * ECHO_CHARS + 64);
+    }
 }
