@@ -417,12 +417,16 @@ fn run(name: &str, target: fn(&[u8]), input: &[u8]) {
 }
 
 fn fuzz_decoder(name: &str, target: fn(&[u8]), api: bool, salt: u64) {
+    let prefix = if api { "/api/" } else { "/rest/com/vmware/" };
+    fuzz_requests(name, target, &seeds(api), prefix, salt);
+}
+
+/// The seeds themselves, then mutations of them and random requests under `prefix`.
+fn fuzz_requests(name: &str, target: fn(&[u8]), seeds: &[Vec<u8>], prefix: &str, salt: u64) {
     let mut rng = rng(salt);
-    let seeds = seeds(api);
-    for s in &seeds {
+    for s in seeds {
         run(name, target, s);
     }
-    let prefix = if api { "/api/" } else { "/rest/com/vmware/" };
     for i in 0..ROUNDS {
         let input = if i % 5 == 4 {
             random_input(&mut rng, prefix)
@@ -446,9 +450,6 @@ fn rest_decoder_survives_random_and_mutated_requests() {
 
 #[test]
 fn jsonrpc_decoder_survives_random_and_mutated_calls() {
-    let name = "jsonrpc_decoder";
-    let target: fn(&[u8]) = fuzzing::jsonrpc_decoder;
-    let mut rng = rng(3);
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/sdk/captures/requests");
     let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(dir)
         .unwrap()
@@ -457,18 +458,13 @@ fn jsonrpc_decoder_survives_random_and_mutated_calls() {
         .collect();
     seeds.sort();
     assert!(seeds.len() >= 20, "the SDK captures are the seeds");
-    for s in &seeds {
-        run(name, target, s);
-    }
-    for i in 0..ROUNDS {
-        let input = if i % 5 == 4 {
-            random_input(&mut rng, "/api")
-        } else {
-            let seed = &seeds[rng.random_range(0..seeds.len())];
-            mutate_request(&mut rng, seed)
-        };
-        run(name, target, &input);
-    }
+    fuzz_requests(
+        "jsonrpc_decoder",
+        fuzzing::jsonrpc_decoder,
+        &seeds,
+        "/api",
+        3,
+    );
 }
 
 /// Scenario and configuration texts: the shelf, the README's examples, and bits of TOML.

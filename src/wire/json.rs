@@ -164,24 +164,35 @@ fn decode_map(json: &Json, inner: &Type, style: MapStyle) -> Result<Value, Decod
                 let e = entry
                     .as_object()
                     .ok_or_else(|| mismatch(entry, "a {\"key\",\"value\"} entry").within(&at))?;
-                if let Some(unknown) = e.keys().find(|k| *k != "key" && *k != "value") {
-                    return Err(DecodeError::new(
-                        format!("/{at}/{unknown}"),
-                        format!("unknown field {unknown:?} in a map entry"),
-                    ));
-                }
-                let key = e.get("key").and_then(Json::as_str).ok_or_else(|| {
-                    DecodeError::new(format!("/{at}/key"), "map entry needs a string key")
-                })?;
-                let value = e.get("value").ok_or_else(|| {
-                    DecodeError::new(format!("/{at}/value"), "map entry needs a value")
-                })?;
+                let (key, value) = map_entry(e, &at, "map entry")?;
                 let v = decode(value, inner, style).map_err(|e| e.within("value").within(&at))?;
                 out.push((key.to_string(), v));
             }
         }
     }
     Ok(Value::Map(out))
+}
+
+/// The key and value of map entry number `at` (`what` names it in errors): exactly a string
+/// `key` and a `value`.
+pub(crate) fn map_entry<'a>(
+    e: &'a JsonMap<String, Json>,
+    at: &str,
+    what: &str,
+) -> Result<(&'a str, &'a Json), DecodeError> {
+    if let Some(unknown) = e.keys().find(|k| *k != "key" && *k != "value") {
+        return Err(DecodeError::new(
+            format!("/{at}/{unknown}"),
+            format!("unknown field {unknown:?} in a {what}"),
+        ));
+    }
+    let key = e.get("key").and_then(Json::as_str).ok_or_else(|| {
+        DecodeError::new(format!("/{at}/key"), format!("{what} needs a string key"))
+    })?;
+    let value = e
+        .get("value")
+        .ok_or_else(|| DecodeError::new(format!("/{at}/value"), format!("{what} needs a value")))?;
+    Ok((key, value))
 }
 
 /// A string read as an enum value or a date-time must be one; every form checks the same.

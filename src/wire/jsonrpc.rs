@@ -8,7 +8,7 @@
 
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
-use super::json::{check_text, mismatch};
+use super::json::{check_text, map_entry, mismatch};
 use crate::model::value::{DecodeError, StructValue, Type, Value};
 use crate::model::{VapiError, VapiType};
 
@@ -220,18 +220,7 @@ fn decode_map(json: &Json, inner: &Type) -> Result<Value, DecodeError> {
         for (i, entry) in items.iter().enumerate() {
             let at = i.to_string();
             let (_, e) = structure(entry).map_err(|e| e.within(&at))?;
-            if let Some(unknown) = e.keys().find(|k| *k != "key" && *k != "value") {
-                return Err(DecodeError::new(
-                    format!("/{at}/{unknown}"),
-                    format!("unknown field {unknown:?} in a map-entry"),
-                ));
-            }
-            let key = e.get("key").and_then(Json::as_str).ok_or_else(|| {
-                DecodeError::new(format!("/{at}/key"), "map-entry needs a string key")
-            })?;
-            let value = e.get("value").ok_or_else(|| {
-                DecodeError::new(format!("/{at}/value"), "map-entry needs a value")
-            })?;
+            let (key, value) = map_entry(e, &at, "map-entry")?;
             out.push((
                 key.to_string(),
                 decode(value, inner).map_err(|e| e.within("value").within(&at))?,
