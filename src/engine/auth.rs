@@ -65,7 +65,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user: String,
-    pub privileges: Vec<String>,
+    pub privileges: std::sync::Arc<[String]>,
 }
 
 impl Caller {

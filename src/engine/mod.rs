@@ -144,6 +144,8 @@ pub struct Engine {
     faults: Arc<Faults>,
     /// Set when sessions expired since the server last took them (see [`Engine::take_expired`]).
     expired_pending: std::sync::atomic::AtomicBool,
+    /// Each user's privileges, shared by every caller so a request copies none.
+    privileges: std::collections::HashMap<String, Arc<[String]>>,
 }
 
 #[derive(Debug)]
@@ -172,7 +174,13 @@ impl Engine {
     pub fn new(config: EngineConfig, clock: Clock) -> Result<Self, CatalogError> {
         let catalog = Catalog::new(&config.libraries, clock.now())?;
         let rng = rng_of(&config);
+        let privileges = config
+            .users
+            .iter()
+            .map(|u| (u.name.clone(), Arc::from(u.privileges.clone())))
+            .collect();
         Ok(Engine {
+            privileges,
             clock,
             config,
             catalog,
@@ -290,12 +298,10 @@ impl Engine {
             .ok_or_else(|| errors::unauthenticated("the session id is missing or not valid."))?;
         let user = login.user.clone();
         let privileges = self
-            .config
-            .users
-            .iter()
-            .find(|u| u.name == user)
-            .map(|u| u.privileges.clone())
-            .unwrap_or_default();
+            .privileges
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(Vec::new()));
         Ok(Caller { user, privileges })
     }
 

@@ -14,7 +14,7 @@ fn engine(config: EngineConfig) -> Engine {
 fn caller(name: &str) -> Caller {
     Caller {
         user: name.into(),
-        privileges: vec![PRIV_DOWNLOAD_SESSION.into(), PRIV_READ_STORAGE.into()],
+        privileges: vec![PRIV_DOWNLOAD_SESSION.into(), PRIV_READ_STORAGE.into()].into(),
     }
 }
 

@@ -500,7 +500,11 @@ impl Connections {
                 (io, peer) = listener.accept() => {
                     let app = self.app.clone();
                     let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
+                        // Only the control plane asks who is calling; other requests are
+                        // spared the extension map.
+                        if req.uri().path().starts_with("/dlsim/") {
+                            req.extensions_mut().insert(ConnectInfo(peer));
+                        }
                         tower::ServiceExt::oneshot(app.clone(), req)
                     });
                     let conn = http.serve_connection(TokioIo::new(io), service);
