@@ -102,9 +102,10 @@ impl ContentPlane {
         }
     }
 
-    /// Like [`ContentPlane::open`], with transport faults between the source and the meter,
-    /// so what is recorded as served is what went out. Also returns the count of bytes sent.
-    pub async fn open_shaped(
+    /// Stream `start..end` (end exclusive, within the file) of a download, with transport
+    /// faults between the source and the meter, so what is recorded as served is what went
+    /// out. Also returns the count of bytes sent.
+    pub async fn open(
         &self,
         download: &Download,
         start: u64,
@@ -115,12 +116,6 @@ impl ContentPlane {
         let raw = raw_stream(download, start, end).await?;
         let raw = crate::server::transport::shape(raw, shaping, sent.clone());
         Ok((self.metered(raw, download, start, end).await, sent))
-    }
-
-    /// Stream `start..end` (end exclusive, within the file) of a download.
-    pub async fn open(&self, download: &Download, start: u64, end: u64) -> io::Result<ByteStream> {
-        let raw = raw_stream(download, start, end).await?;
-        Ok(self.metered(raw, download, start, end).await)
     }
 
     /// Meter `raw`, the bytes `start..end` of a download.

@@ -261,7 +261,7 @@ async fn download(
     let body = if method == Method::HEAD {
         Body::empty()
     } else {
-        match s.content.open_shaped(&d, start, end, shaping).await {
+        match s.content.open(&d, start, end, shaping).await {
             Ok((stream, sent)) => {
                 // The entry is journaled when the body is done with: sent in full or cut.
                 let guard = JournalOnDrop {

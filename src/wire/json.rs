@@ -118,22 +118,7 @@ pub fn decode(json: &Json, ty: &Type, style: MapStyle) -> Result<Value, DecodeEr
                 _ => Value::String(s.to_string()),
             })
         }
-        Type::Long => json
-            .as_i64()
-            .map(Value::Long)
-            .ok_or_else(|| mismatch(json, "an integer (int64)")),
-        Type::Double => json
-            .as_f64()
-            .map(Value::Double)
-            .ok_or_else(|| mismatch(json, "a number")),
-        Type::Bool => json
-            .as_bool()
-            .map(Value::Bool)
-            .ok_or_else(|| mismatch(json, "a boolean")),
-        Type::Void => match json {
-            Json::Null => Ok(Value::Void),
-            j => Err(mismatch(j, "nothing")),
-        },
+        Type::Long | Type::Double | Type::Bool | Type::Void => number_or_flag(json, ty),
         Type::Dynamic => match json {
             Json::Object(_) => Ok(Value::Dynamic(json.clone())),
             j => Err(mismatch(j, "an object")),
@@ -171,6 +156,28 @@ fn decode_map(json: &Json, inner: &Type, style: MapStyle) -> Result<Value, Decod
         }
     }
     Ok(Value::Map(out))
+}
+
+/// A long, double, boolean or void: written the same way in every JSON encoding.
+pub(crate) fn number_or_flag(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
+    match ty {
+        Type::Long => json
+            .as_i64()
+            .map(Value::Long)
+            .ok_or_else(|| mismatch(json, "an integer (int64)")),
+        Type::Double => json
+            .as_f64()
+            .map(Value::Double)
+            .ok_or_else(|| mismatch(json, "a number")),
+        Type::Bool => json
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| mismatch(json, "a boolean")),
+        _ => match json {
+            Json::Null => Ok(Value::Void),
+            j => Err(mismatch(j, "nothing (null)")),
+        },
+    }
 }
 
 /// The key and value of map entry number `at` (`what` names it in errors): exactly a string

@@ -8,7 +8,7 @@
 
 use serde_json::{Map as JsonMap, Number, Value as Json};
 
-use super::json::{check_text, map_entry, mismatch};
+use super::json::{check_text, map_entry, mismatch, number_or_flag};
 use crate::model::value::{DecodeError, StructValue, Type, Value};
 use crate::model::{VapiError, VapiType};
 
@@ -167,22 +167,7 @@ pub fn decode(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
                 .map(|s| Value::Secret(s.to_string()))
                 .ok_or_else(|| mismatch(json, "a secret, written {\"SECRET\": \"...\"}"))
         }
-        Type::Long => json
-            .as_i64()
-            .map(Value::Long)
-            .ok_or_else(|| mismatch(json, "an integer (int64)")),
-        Type::Double => json
-            .as_f64()
-            .map(Value::Double)
-            .ok_or_else(|| mismatch(json, "a number")),
-        Type::Bool => json
-            .as_bool()
-            .map(Value::Bool)
-            .ok_or_else(|| mismatch(json, "a boolean")),
-        Type::Void => match json {
-            Json::Null => Ok(Value::Void),
-            j => Err(mismatch(j, "nothing (null)")),
-        },
+        Type::Long | Type::Double | Type::Bool | Type::Void => number_or_flag(json, ty),
         Type::Dynamic => Ok(Value::Dynamic(undynamic(json))),
     }
 }
