@@ -206,19 +206,23 @@ impl Runner {
             }
         }
         if let Some(j) = &e.json {
-            let mut bad = vec![];
-            date_times(j, &mut bad);
-            for (key, value) in bad.iter().take(1) {
-                self.fail(
-                    "format.date-time",
-                    form,
-                    format!("{key} = {value:?} is not YYYY-MM-DDThh:mm:ss.sssZ"),
-                    Some(e),
-                );
-            }
-            if bad.is_empty() && has_date_time(j) {
-                self.pass("format.date-time", form);
-            }
+            self.date_times_in(j, form, e);
+        }
+    }
+
+    /// `format.date-time` over every date-time in `doc` (the first bad one is reported).
+    fn date_times_in(&mut self, doc: &Value, form: Form, e: &Exchange) {
+        let mut bad = vec![];
+        date_times(doc, &mut bad);
+        if let Some((key, value)) = bad.first() {
+            self.fail(
+                "format.date-time",
+                form,
+                format!("{key} = {value:?} is not YYYY-MM-DDThh:mm:ss.sssZ"),
+                Some(e),
+            );
+        } else if has_date_time(doc) {
+            self.pass("format.date-time", form);
         }
     }
 
@@ -275,19 +279,7 @@ impl Runner {
             self.typed_schema("schema.error-body", e, error, "jsonrpc/error");
         }
         if let Some(out) = &e.output {
-            let mut bad = vec![];
-            date_times(out, &mut bad);
-            for (key, value) in bad.iter().take(1) {
-                self.fail(
-                    "format.date-time",
-                    form,
-                    format!("{key} = {value:?} is not YYYY-MM-DDThh:mm:ss.sssZ"),
-                    Some(e),
-                );
-            }
-            if bad.is_empty() && has_date_time(out) {
-                self.pass("format.date-time", form);
-            }
+            self.date_times_in(out, form, e);
         }
     }
 
