@@ -35,7 +35,7 @@ pub struct Entry {
     pub method: Cow<'static, str>,
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    pub user: Option<std::sync::Arc<str>>,
     /// The download session concerned (for a create, the one created).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
@@ -54,10 +54,10 @@ pub struct Entry {
     pub faults: Vec<String>,
     /// `download_session.get`: the state answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
+    pub state: Option<Cow<'static, str>>,
     /// File operations: the status answered for each file.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub files: BTreeMap<String, String>,
+    pub files: BTreeMap<String, Cow<'static, str>>,
     /// `file.get`: whether `checksum_info` was in the answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<bool>,
@@ -81,6 +81,23 @@ pub fn method_name(m: &axum::http::Method) -> Cow<'static, str> {
         Method::HEAD => Cow::Borrowed("HEAD"),
         Method::PUT => Cow::Borrowed("PUT"),
         _ => Cow::Owned(m.to_string()),
+    }
+}
+
+/// A state or status as the journal keeps it: the contract's words without an allocation.
+pub fn word(s: &str) -> Cow<'static, str> {
+    const WORDS: [&str; 7] = [
+        "ACTIVE",
+        "CANCELED",
+        "ERROR",
+        "UNPREPARED",
+        "PREPARE_REQUESTED",
+        "PREPARING",
+        "PREPARED",
+    ];
+    match WORDS.iter().find(|w| **w == s) {
+        Some(w) => Cow::Borrowed(w),
+        None => Cow::Owned(s.to_string()),
     }
 }
 

@@ -3,7 +3,7 @@
 //! Credentials come from configuration; a login yields an opaque token that every later call
 //! presents. Privileges are the two the download-session API checks.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::model::{SessionInfo, Timestamp};
 
@@ -64,7 +64,8 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> subtle::Choice {
 /// Who is calling: the authenticated user and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    pub user: String,
+    /// Shared with the login session: naming the caller costs no allocation.
+    pub user: std::sync::Arc<str>,
     pub privileges: std::sync::Arc<[String]>,
 }
 
@@ -76,7 +77,8 @@ impl Caller {
 
 #[derive(Debug, Clone)]
 pub struct Login {
-    pub user: String,
+    /// Who logged in, shared with every request made under this login.
+    pub caller: Caller,
     pub created: Timestamp,
     pub last_accessed: Timestamp,
 }
@@ -84,7 +86,7 @@ pub struct Login {
 impl Login {
     pub fn info(&self) -> SessionInfo {
         SessionInfo {
-            user: self.user.clone(),
+            user: self.caller.user.to_string(),
             created_time: self.created,
             last_accessed_time: self.last_accessed,
         }
@@ -106,8 +108,8 @@ impl Logins {
         Some(l)
     }
     /// The user of a login, without touching it.
-    pub fn user_of(&self, token: &str) -> Option<String> {
-        self.by_token.get(token).map(|l| l.user.clone())
+    pub fn user_of(&self, token: &str) -> Option<std::sync::Arc<str>> {
+        self.by_token.get(token).map(|l| l.caller.user.clone())
     }
 
     pub fn remove(&mut self, token: &str) -> Option<Login> {

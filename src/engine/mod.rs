@@ -144,8 +144,9 @@ pub struct Engine {
     faults: Arc<Faults>,
     /// Set when sessions expired since the server last took them (see [`Engine::take_expired`]).
     expired_pending: std::sync::atomic::AtomicBool,
-    /// Each user's privileges, shared by every caller so a request copies none.
-    privileges: std::collections::HashMap<String, Arc<[String]>>,
+    /// Each configured user (in the configuration's order) as a caller: name and privileges
+    /// are shared by every login and request, so a request copies neither.
+    callers: Vec<Caller>,
 }
 
 #[derive(Debug)]
@@ -174,13 +175,16 @@ impl Engine {
     pub fn new(config: EngineConfig, clock: Clock) -> Result<Self, CatalogError> {
         let catalog = Catalog::new(&config.libraries, clock.now())?;
         let rng = rng_of(&config);
-        let privileges = config
+        let callers = config
             .users
             .iter()
-            .map(|u| (u.name.clone(), Arc::from(u.privileges.clone())))
+            .map(|u| Caller {
+                user: Arc::from(u.name.as_str()),
+                privileges: Arc::from(u.privileges.clone()),
+            })
             .collect();
         Ok(Engine {
-            privileges,
+            callers,
             clock,
             config,
             catalog,
@@ -264,14 +268,14 @@ impl Engine {
         // Every configured user is compared, name and password in constant time, so the
         // answer's timing tells nothing of how much of a guess was right.
         let mut found = None;
-        for u in &self.config.users {
+        for (i, u) in self.config.users.iter().enumerate() {
             let hit = auth::constant_time_eq(u.name.as_bytes(), user.as_bytes())
                 & auth::constant_time_eq(u.password.as_bytes(), password.as_bytes());
             if bool::from(hit) && found.is_none() {
-                found = Some(u);
+                found = Some(i);
             }
         }
-        let Some(u) = found else {
+        let Some(caller) = found.map(|i| self.callers[i].clone()) else {
             return Err(errors::unauthenticated(
                 "the user name or password is not valid.",
             ));
@@ -281,7 +285,7 @@ impl Engine {
         store.logins.insert(
             token.clone(),
             Login {
-                user: u.name.clone(),
+                caller,
                 created: now,
                 last_accessed: now,
             },
@@ -296,13 +300,7 @@ impl Engine {
             .logins
             .touch(token, now)
             .ok_or_else(|| errors::unauthenticated("the session id is missing or not valid."))?;
-        let user = login.user.clone();
-        let privileges = self
-            .privileges
-            .get(&user)
-            .cloned()
-            .unwrap_or_else(|| Arc::from(Vec::new()));
-        Ok(Caller { user, privileges })
+        Ok(login.caller.clone())
     }
 
     pub fn session_info(&self, token: &str) -> Result<SessionInfo, VapiError> {
@@ -401,7 +399,7 @@ impl Engine {
             .unwrap_or_else(|| item.content_version.clone());
         store.sessions.insert(Session {
             id: id.clone(),
-            owner: caller.user.clone(),
+            owner: caller.user.to_string(),
             item_id: item.id.clone(),
             content_version,
             ordinal,
@@ -837,7 +835,7 @@ impl Engine {
     }
 
     /// The user a login token belongs to, without touching the login.
-    pub fn user_of(&self, token: &str) -> Option<String> {
+    pub fn user_of(&self, token: &str) -> Option<Arc<str>> {
         self.store().0.logins.user_of(token)
     }
 

@@ -7,7 +7,10 @@
 //! Expiry follows mini-redis: a `BTreeSet<(deadline, id)>` ordered by time, purged of everything
 //! due whenever the engine is consulted, so expired sessions vanish exactly when the clock says.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// Keys are ids and tokens; a fast hash is enough (no key here is worth flooding a test double).
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use super::prepare::PrepareRead;

@@ -1104,7 +1104,7 @@ mod tests {
             self
         }
         fn file_is(&mut self, file: &str, status: &str) -> &mut Self {
-            self.files.insert(file.into(), status.into());
+            self.files.insert(file.into(), crate::journal::word(status));
             self
         }
         fn fault(&mut self, label: &str) -> &mut Self {

@@ -15,7 +15,7 @@ use crate::wire::{Form, Outcome};
 pub struct Applied {
     pub result: Result<Outcome, Rejection>,
     /// The authenticated user, when the request had to log in (or logged in).
-    pub user: Option<String>,
+    pub user: Option<std::sync::Arc<str>>,
 }
 
 /// The login token of a request, or Unauthenticated with a hint at how to log in.
@@ -67,7 +67,7 @@ pub fn apply(engine: &Engine, req: &Request) -> Applied {
                     .login(user, password)
                     .map(|token| Outcome::Created(crate::model::Value::Secret(token)))
                     .map_err(Rejection::from),
-                user: Some(user.clone()),
+                user: Some(std::sync::Arc::from(user.as_str())),
             }
         }
         (Ok(op), Some(who)) => run(engine, req, &who, op).map_err(Rejection::from),

@@ -223,7 +223,7 @@ fn apply_with_faults(state: &AppState, request: &Request, injected: &Injected) -
     if let Some(answer) = &injected.answer {
         // Journal who was refused, so verification can follow their retries.
         let user = match &request.op {
-            Ok(Op::Login { user, .. }) => Some(user.clone()),
+            Ok(Op::Login { user, .. }) => Some(Arc::from(user.as_str())),
             _ => request.token.as_deref().and_then(|t| engine.user_of(t)),
         };
         let error = match answer {
@@ -299,12 +299,12 @@ fn describe(name: Option<OpName>, outcome: &Outcome, entry: &mut Entry) {
         return;
     };
     let text = |v: &Value, field: &str| match field_of(v, field) {
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(crate::journal::word(s)),
         _ => None,
     };
     let mut file = |v: &Value| {
         if let (Some(n), Some(st)) = (text(v, "name"), text(v, "status")) {
-            entry.files.insert(n, st);
+            entry.files.insert(n.into_owned(), st);
         }
     };
     match (name, value) {

@@ -62,7 +62,7 @@ pub fn consult(state: &AppState, t: &Target<'_>) -> Injected {
         _ => None,
     };
     let user = match (needs.user, t.login_user) {
-        (_, Some(u)) => Some(u.to_string()),
+        (_, Some(u)) => Some(std::sync::Arc::from(u)),
         (true, None) => t.token.and_then(|tok| engine.user_of(tok)),
         _ => None,
     };
