@@ -44,6 +44,10 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
     pub status: u16,
+    /// The vAPI error type answered (`NOT_FOUND`, …), whatever the form. JSON-RPC sends its
+    /// errors with HTTP 200, so this, not `status`, says whether an operation failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Cow<'static, str>>,
     /// Time to answer: measured on the real clock; on a virtual clock only injected delays
     /// count, so runs replay exactly.
     pub latency_ms: u64,

@@ -338,7 +338,19 @@ fn is(e: &Entry, op: OpName) -> bool {
 }
 
 fn ok(e: &Entry) -> bool {
-    (200..300).contains(&e.status)
+    (200..300).contains(&status(e))
+}
+
+/// The status an answer stands for, the same in every form: its HTTP status, or for an error
+/// JSON-RPC sent with 200, the status `/api` gives that error (a busy server's 429 included).
+fn status(e: &Entry) -> u16 {
+    use crate::model::ErrorType;
+    match (e.error.as_deref().map(ErrorType::parse), e.status) {
+        (Some(Some(ErrorType::ResourceBusy)), 200..=299) => 429,
+        (Some(Some(t)), 200..=299) => crate::wire::http_status(t),
+        (Some(None), 200..=299) => 500,
+        _ => e.status,
+    }
 }
 
 fn is_expiry(e: &Entry) -> bool {
@@ -362,12 +374,12 @@ fn ends(e: &Entry) -> bool {
 /// The client failed the session: accepted, or refused because the session was already not
 /// ACTIVE (400) or gone (404) — either way the client did its part.
 fn failed(e: &Entry) -> bool {
-    is(e, OpName::Fail) && (ok(e) || matches!(e.status, 400 | 404))
+    is(e, OpName::Fail) && (ok(e) || matches!(status(e), 400 | 404))
 }
 
 /// The client deleted the session, or found it already gone.
 fn deleted(e: &Entry) -> bool {
-    is(e, OpName::Delete) && (ok(e) || e.status == 404)
+    is(e, OpName::Delete) && (ok(e) || status(e) == 404)
 }
 
 fn shows_error(e: &Entry) -> bool {
@@ -404,11 +416,19 @@ fn download_file(e: &Entry) -> String {
     })
 }
 
-/// `file.get → 404`, or the event's name.
+/// `file.get → 404`, `file.get → 200 NOT_FOUND` (JSON-RPC), or the event's name.
 fn brief(e: &Entry) -> String {
     match e.op {
-        Some(op) => format!("{op} → {}", e.status),
+        Some(op) => format!("{op} → {}", answer(e)),
         None => format!("{} {}", e.method, e.path),
+    }
+}
+
+/// The HTTP status, with the error type when the status does not tell it (JSON-RPC).
+fn answer(e: &Entry) -> String {
+    match &e.error {
+        Some(t) if (200..300).contains(&e.status) => format!("{} {t}", e.status),
+        _ => e.status.to_string(),
     }
 }
 
@@ -445,10 +465,7 @@ fn sessions_deleted(v: &View, _: &Expectations) -> Checked {
                 e.seq
             )
         } else {
-            let answers: Vec<String> = tries
-                .iter()
-                .map(|&j| v.line(j).status.to_string())
-                .collect();
+            let answers: Vec<String> = tries.iter().map(|&j| answer(v.line(j))).collect();
             format!(
                 "session {s} (created at seq {}) was never deleted: its delete was answered {} \
                  and not retried to success",
@@ -638,7 +655,7 @@ fn honours_retry_after(v: &View, _: &Expectations) -> Checked {
     let mut asked = 0;
     let mut findings = Vec::new();
     for (i, e) in v.lines.iter().enumerate() {
-        let Some(n) = e.retry_after.filter(|_| matches!(e.status, 503 | 429)) else {
+        let Some(n) = e.retry_after.filter(|_| matches!(status(e), 503 | 429)) else {
             continue;
         };
         asked += 1;
@@ -668,7 +685,7 @@ fn honours_retry_after(v: &View, _: &Expectations) -> Checked {
                     "seq {} answered {} with Retry-After: {n} s; the next request by {who} (seq \
                      {}, {}) came {gap} ms later, at least {wait} ms expected",
                     e.seq,
-                    e.status,
+                    answer(e),
                     v.line(j).seq,
                     brief(v.line(j))
                 ),
@@ -1416,6 +1433,44 @@ mod tests {
         r.call(FileGet, 200).s("s1").f("a.iso").checksum = Some(false);
         r.end("s1");
         breaks_only(&r.verify(&all()), "verifies-checksum", &[&[3, 4]]);
+    }
+
+    #[test]
+    fn json_rpc_errors_are_judged_by_their_type_not_their_200() {
+        // A file.get answered NOT_FOUND (HTTP 200 in JSON-RPC) read no checksum.
+        let mut r = Run::new();
+        r.start("s1");
+        r.fetch("s1", "a.iso", 10, 10);
+        let e = r.call(FileGet, 200).s("s1").f("a.iso");
+        e.error = Some("NOT_FOUND".into());
+        r.end("s1");
+        breaks_only(&r.verify(&all()), "verifies-checksum", &[&[3]]);
+
+        // SERVICE_UNAVAILABLE with Retry-After, retried after 1 s instead of 5.
+        let mut r = Run::new();
+        r.call(Login, 200);
+        let e = r.call(Create, 200);
+        (e.error, e.retry_after) = (Some("SERVICE_UNAVAILABLE".into()), Some(5));
+        r.wait(1000);
+        r.call(Create, 200).s("s1");
+        r.call(Delete, 200).s("s1");
+        r.call(Logout, 200);
+        let report = r.verify(&all());
+        breaks_only(&report, "honours-retry-after", &[&[2, 3]]);
+        let f = &outcome(&report, "honours-retry-after").findings[0];
+        assert!(
+            f.explanation.contains("answered 200 SERVICE_UNAVAILABLE"),
+            "{}",
+            f.explanation
+        );
+
+        // A delete answered NOT_FOUND: the session was already gone, the client did its part.
+        let mut r = Run::new();
+        r.call(Login, 200);
+        r.call(Create, 200).s("s1");
+        r.call(Delete, 200).s("s1").error = Some("NOT_FOUND".into());
+        r.call(Logout, 200);
+        assert!(outcome(&r.verify(&all()), "sessions-deleted").passed);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one handler behind every API route: read the request, decode it once in its form,
 //! consult the faults, apply it, write the outcome back in the same form, journal it.
 
+use std::borrow::Cow;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -142,8 +143,10 @@ async fn respond(
     } else {
         Entry::default()
     };
-    if let (Ok(outcome), true) = (&applied.result, journal_on) {
-        describe(request.name, outcome, &mut entry);
+    match (&applied.result, journal_on) {
+        (Ok(outcome), true) => describe(request.name, outcome, &mut entry),
+        (Err(r), true) => entry.error = Some(Cow::Borrowed(r.error.error_type.as_str())),
+        _ => {}
     }
     let reply = encode(
         state,
