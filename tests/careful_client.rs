@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use dlsim::client::{self, ClientError, DownloadOptions, Form, Report};
 use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::engine::PrepareTiming;
 use dlsim::faults::scenario::SHELF;
 use dlsim::journal::Entry;
 use dlsim::op::OpName;
@@ -95,11 +96,20 @@ async fn run(scenario: &'static str) -> Run {
 }
 
 async fn run_with(scenario: &'static str, prepare_timeout: Duration) -> Run {
-    run_in(Form::Api, scenario, prepare_timeout).await
+    run_in(Form::Api, scenario, prepare_timeout, None).await
 }
 
-async fn run_in(form: Form, scenario: &'static str, prepare_timeout: Duration) -> Run {
-    let fake = Dlsim::builder()
+async fn run_in(
+    form: Form,
+    scenario: &'static str,
+    prepare_timeout: Duration,
+    timing: Option<PrepareTiming>,
+) -> Run {
+    let mut builder = Dlsim::builder();
+    if let Some(t) = timing {
+        builder = builder.prepare_timing(t);
+    }
+    let fake = builder
         .real_clock()
         .scenario(scenario)
         .libraries(library())
@@ -167,16 +177,19 @@ impl Run {
     }
 
     /// The run failed; the session was failed (or was already ERROR on the server) and
-    /// deleted, and no unverified file is left.
-    fn assert_failure(&self) -> &ClientError {
+    /// deleted, and no unverified file is left: a file left on disk is one the client verified
+    /// before the failure (byte-identical to a fault-free server's).
+    async fn assert_failure(&self) -> &ClientError {
         let e = match &self.result {
             Ok(r) => panic!("{}: the client succeeded:\n{}", self.scenario, r.summary()),
             Err(e) => e,
         };
+        let expected = reference().await;
         for entry in std::fs::read_dir(self.dir.path()).unwrap() {
-            let name = entry.unwrap().file_name();
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().to_string();
             assert!(
-                name != OVF,
+                expected.get(&name) == Some(&std::fs::read(entry.path()).unwrap()),
                 "{}: {name:?} left behind after `{e}`",
                 self.scenario
             );
@@ -438,7 +451,7 @@ async fn a_lost_session_is_started_over_once() {
 #[tokio::test]
 async fn a_file_in_error_fails_the_session_at_once() {
     let run = run("prepare-error").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::PrepareFailed { file, message } => {
             assert_eq!(file, VMDK);
             assert!(message.contains("IO error during transfer"), "{message}");
@@ -452,7 +465,7 @@ async fn a_file_in_error_fails_the_session_at_once() {
 #[tokio::test]
 async fn a_session_in_error_on_the_server_is_noticed_and_deleted() {
     let run = run("session-error").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::SessionFailed { state, message, .. } => {
             assert_eq!(state, "ERROR");
             assert!(message.contains(VMDK), "{message}");
@@ -471,7 +484,7 @@ async fn a_session_in_error_on_the_server_is_noticed_and_deleted() {
 #[tokio::test]
 async fn a_stuck_prepare_times_out_and_fails_the_session() {
     let run = run_with("stuck-prepare", Duration::from_secs(2)).await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::PrepareTimeout { file, status, .. } => {
             assert_eq!(file, VMDK);
             assert_eq!(status, "PREPARING");
@@ -485,7 +498,7 @@ async fn a_stuck_prepare_times_out_and_fails_the_session() {
 #[tokio::test]
 async fn a_wrong_checksum_fails_the_session() {
     let run = run("checksum-mismatch").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::ChecksumMismatch { file, .. } => assert_eq!(file, OVF),
         other => panic!("{other:?}"),
     }
@@ -495,7 +508,7 @@ async fn a_wrong_checksum_fails_the_session() {
 #[tokio::test]
 async fn corrupt_bytes_fail_the_checksum_and_the_session() {
     let run = run("corrupt-bytes").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::ChecksumMismatch { file, .. } => assert_eq!(file, OVF),
         other => panic!("{other:?}"),
     }
@@ -584,13 +597,22 @@ fn variant(e: &ClientError) -> &'static str {
 
 /// Every shelf scenario, all at once, with the client speaking `form`: each ends as it does
 /// on `/api`, passes client verification, and every API call the server saw was in `form`.
+///
+/// Files take 300 ms to prepare, so the scenarios that strike at the second file poll always
+/// strike while the files prepare (with files PREPARED at once, that poll would be the status
+/// read after a download, and the outcome would depend on timing).
 async fn every_scenario_in(form: Form) -> Vec<Run> {
+    let timing = PrepareTiming {
+        requested_ms: 0,
+        preparing_ms: 300,
+        wait_for_checksum: true,
+    };
     let runs = SHELF.iter().map(|(name, _)| {
         let timeout = match *name {
             "stuck-prepare" => Duration::from_secs(2),
             _ => PREPARE_TIMEOUT,
         };
-        run_in(form, name, timeout)
+        run_in(form, name, timeout, Some(timing))
     });
     let runs = join_all(runs).await;
     let wire = match form {
@@ -604,7 +626,7 @@ async fn every_scenario_in(form: Form) -> Vec<Run> {
                 run.assert_success().await;
             }
             Some(errors) => {
-                let e = run.assert_failure();
+                let e = run.assert_failure().await;
                 assert!(
                     errors.split('|').any(|v| v == variant(e)),
                     "{} in {wire}: {e:?}",
