@@ -27,7 +27,7 @@ enum Command {
     /// Serve the download-session API (zero configuration: the built-in demo library).
     Serve(ServeArgs),
     /// Download every file of a library item through one download session (a reference
-    /// client of the /api form; it works against a real vCenter too).
+    /// client of the /api, /rest or JSON-RPC form; it works against a real vCenter too).
     Download(DownloadArgs),
     /// Check any endpoint (vCenter, a simulator, dlsim) against the contract's rules.
     /// Exit code: 0 all MUST rules pass (with --strict: SHOULD too), 1 a rule failed, 2 error.
@@ -161,6 +161,9 @@ struct DownloadArgs {
     /// Id of the library item to download.
     #[arg(long)]
     item: String,
+    /// Wire form of the API calls: api, rest or jsonrpc (vAPI JSON-RPC at POST /api).
+    #[arg(long, default_value = "api", value_parser = ["api", "rest", "jsonrpc"])]
+    form: String,
     /// Directory to write the files to (created if missing).
     #[arg(long, default_value = ".")]
     output: PathBuf,
@@ -403,6 +406,7 @@ async fn download(args: DownloadArgs) -> Result<(), String> {
     use std::io::IsTerminal;
     let mut opts = DownloadOptions::new(&args.base_url, &args.user, &args.password, &args.item);
     opts.output_dir = args.output;
+    opts.form = client::Form::from_name(&args.form).ok_or("--form must be api, rest or jsonrpc")?;
     opts.tls = match (args.insecure, args.thumbprint) {
         (_, Some(t)) => TlsPolicy::Thumbprint(t),
         (true, None) => TlsPolicy::Insecure,

@@ -6,14 +6,16 @@
 //!
 //! Each test starts a fake on the real clock (session expiry and prepare times must move with
 //! real time) with one small OVF item named like the demo's, and runs the client with a short
-//! poll interval.
+//! poll interval. The scenario tests below speak `/api`; the last ones run the same client in
+//! the `/rest` and JSON-RPC forms through every shelf scenario too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dlsim::client::{self, ClientError, DownloadOptions, Report};
+use dlsim::client::{self, ClientError, DownloadOptions, Form, Report};
 use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
+use dlsim::engine::PrepareTiming;
 use dlsim::faults::scenario::SHELF;
 use dlsim::journal::Entry;
 use dlsim::op::OpName;
@@ -54,7 +56,12 @@ fn library() -> Vec<LibrarySpec> {
 }
 
 fn options(fake: &Dlsim, dir: &Path, prepare_timeout: Duration) -> DownloadOptions {
+    options_in(Form::Api, fake, dir, prepare_timeout)
+}
+
+fn options_in(form: Form, fake: &Dlsim, dir: &Path, prepare_timeout: Duration) -> DownloadOptions {
     let mut o = DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), ITEM);
+    o.form = form;
     o.output_dir = dir.to_path_buf();
     o.poll_interval = POLL;
     o.prepare_timeout = prepare_timeout;
@@ -89,7 +96,20 @@ async fn run(scenario: &'static str) -> Run {
 }
 
 async fn run_with(scenario: &'static str, prepare_timeout: Duration) -> Run {
-    let fake = Dlsim::builder()
+    run_in(Form::Api, scenario, prepare_timeout, None).await
+}
+
+async fn run_in(
+    form: Form,
+    scenario: &'static str,
+    prepare_timeout: Duration,
+    timing: Option<PrepareTiming>,
+) -> Run {
+    let mut builder = Dlsim::builder();
+    if let Some(t) = timing {
+        builder = builder.prepare_timing(t);
+    }
+    let fake = builder
         .real_clock()
         .scenario(scenario)
         .libraries(library())
@@ -97,7 +117,11 @@ async fn run_with(scenario: &'static str, prepare_timeout: Duration) -> Run {
         .await;
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let result = client::run(&options(&fake, dir.path(), prepare_timeout), |_| {}).await;
+    let result = client::run(
+        &options_in(form, &fake, dir.path(), prepare_timeout),
+        |_| {},
+    )
+    .await;
     Run {
         scenario,
         fake,
@@ -153,16 +177,19 @@ impl Run {
     }
 
     /// The run failed; the session was failed (or was already ERROR on the server) and
-    /// deleted, and no unverified file is left.
-    fn assert_failure(&self) -> &ClientError {
+    /// deleted, and no unverified file is left: a file left on disk is one the client verified
+    /// before the failure (byte-identical to a fault-free server's).
+    async fn assert_failure(&self) -> &ClientError {
         let e = match &self.result {
             Ok(r) => panic!("{}: the client succeeded:\n{}", self.scenario, r.summary()),
             Err(e) => e,
         };
+        let expected = reference().await;
         for entry in std::fs::read_dir(self.dir.path()).unwrap() {
-            let name = entry.unwrap().file_name();
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().to_string();
             assert!(
-                name != OVF,
+                expected.get(&name) == Some(&std::fs::read(entry.path()).unwrap()),
                 "{}: {name:?} left behind after `{e}`",
                 self.scenario
             );
@@ -424,7 +451,7 @@ async fn a_lost_session_is_started_over_once() {
 #[tokio::test]
 async fn a_file_in_error_fails_the_session_at_once() {
     let run = run("prepare-error").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::PrepareFailed { file, message } => {
             assert_eq!(file, VMDK);
             assert!(message.contains("IO error during transfer"), "{message}");
@@ -438,7 +465,7 @@ async fn a_file_in_error_fails_the_session_at_once() {
 #[tokio::test]
 async fn a_session_in_error_on_the_server_is_noticed_and_deleted() {
     let run = run("session-error").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::SessionFailed { state, message, .. } => {
             assert_eq!(state, "ERROR");
             assert!(message.contains(VMDK), "{message}");
@@ -457,7 +484,7 @@ async fn a_session_in_error_on_the_server_is_noticed_and_deleted() {
 #[tokio::test]
 async fn a_stuck_prepare_times_out_and_fails_the_session() {
     let run = run_with("stuck-prepare", Duration::from_secs(2)).await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::PrepareTimeout { file, status, .. } => {
             assert_eq!(file, VMDK);
             assert_eq!(status, "PREPARING");
@@ -471,7 +498,7 @@ async fn a_stuck_prepare_times_out_and_fails_the_session() {
 #[tokio::test]
 async fn a_wrong_checksum_fails_the_session() {
     let run = run("checksum-mismatch").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::ChecksumMismatch { file, .. } => assert_eq!(file, OVF),
         other => panic!("{other:?}"),
     }
@@ -481,7 +508,7 @@ async fn a_wrong_checksum_fails_the_session() {
 #[tokio::test]
 async fn corrupt_bytes_fail_the_checksum_and_the_session() {
     let run = run("corrupt-bytes").await;
-    match run.assert_failure() {
+    match run.assert_failure().await {
         ClientError::ChecksumMismatch { file, .. } => assert_eq!(file, OVF),
         other => panic!("{other:?}"),
     }
@@ -540,4 +567,172 @@ async fn a_retry_after_beyond_the_limit_and_other_errors_are_not_retried() {
     assert_eq!(fake.engine().session_count(), 0);
     let report = fake.verify();
     assert!(report.passed, "{}", report.to_text());
+}
+
+// ---- the same client in the other two forms ----
+
+/// What each shelf scenario must end in, whatever the form: success, or this error.
+fn expected_outcome(scenario: &str) -> Option<&'static str> {
+    match scenario {
+        "prepare-error" => Some("PrepareFailed"),
+        // The session goes ERROR at the second file poll: while preparing, or (when every file
+        // was PREPARED at once) at the status read after the second download.
+        "session-error" => Some("SessionFailed|FileError"),
+        "stuck-prepare" => Some("PrepareTimeout"),
+        "checksum-mismatch" | "corrupt-bytes" => Some("ChecksumMismatch"),
+        _ => None,
+    }
+}
+
+fn variant(e: &ClientError) -> &'static str {
+    match e {
+        ClientError::PrepareFailed { .. } => "PrepareFailed",
+        ClientError::SessionFailed { .. } => "SessionFailed",
+        ClientError::FileError { .. } => "FileError",
+        ClientError::PrepareTimeout { .. } => "PrepareTimeout",
+        ClientError::ChecksumMismatch { .. } => "ChecksumMismatch",
+        _ => "other",
+    }
+}
+
+/// Every shelf scenario, all at once, with the client speaking `form`: each ends as it does
+/// on `/api`, passes client verification, and every API call the server saw was in `form`.
+///
+/// Files take 300 ms to prepare, so the scenarios that strike at the second file poll always
+/// strike while the files prepare (with files PREPARED at once, that poll would be the status
+/// read after a download, and the outcome would depend on timing).
+async fn every_scenario_in(form: Form) -> Vec<Run> {
+    let timing = PrepareTiming {
+        requested_ms: 0,
+        preparing_ms: 300,
+        wait_for_checksum: true,
+    };
+    let runs = SHELF.iter().map(|(name, _)| {
+        let timeout = match *name {
+            "stuck-prepare" => Duration::from_secs(2),
+            _ => PREPARE_TIMEOUT,
+        };
+        run_in(form, name, timeout, Some(timing))
+    });
+    let runs = join_all(runs).await;
+    let wire = match form {
+        Form::Api => "api",
+        Form::Rest => "rest",
+        Form::JsonRpc => "jsonrpc",
+    };
+    for run in &runs {
+        match expected_outcome(run.scenario) {
+            None => {
+                run.assert_success().await;
+            }
+            Some(errors) => {
+                let e = run.assert_failure().await;
+                assert!(
+                    errors.split('|').any(|v| v == variant(e)),
+                    "{} in {wire}: {e:?}",
+                    run.scenario
+                );
+            }
+        }
+        let forms: Vec<String> = run
+            .journal()
+            .iter()
+            .filter(|e| e.op.is_some_and(|op| op != OpName::Download))
+            .map(|e| {
+                serde_json::to_value(e.form)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert!(!forms.is_empty(), "{}: no call", run.scenario);
+        assert!(
+            forms.iter().all(|f| f == wire),
+            "{} in {wire}: calls in {forms:?}",
+            run.scenario
+        );
+    }
+    runs
+}
+
+/// The runs of `futures` side by side on this task (the fakes serve on it too).
+async fn join_all<F: std::future::Future<Output = Run>>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<Run> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut out: Vec<Option<Run>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(r) => out[i] = Some(r),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().map(Option::unwrap).collect()
+}
+
+fn find<'a>(runs: &'a [Run], scenario: &str) -> &'a Run {
+    runs.iter().find(|r| r.scenario == scenario).unwrap()
+}
+
+#[tokio::test]
+async fn every_shelf_scenario_in_the_rest_form() {
+    let runs = every_scenario_in(Form::Rest).await;
+    // /rest answers with HTTP statuses, as /api does: the 503s were waited out.
+    let run = find(&runs, "service-unavailable");
+    let creates: Vec<u16> = run.lines(OpName::Create).iter().map(|e| e.status).collect();
+    assert_eq!(creates, [503, 503, 200], "{}", run.text());
+    assert!(run.took >= Duration::from_secs(3), "{:?}", run.took);
+    let run = find(&runs, "lost-session");
+    assert_eq!(run.lines(OpName::Create).len(), 2, "{}", run.text());
+}
+
+#[tokio::test]
+async fn every_shelf_scenario_in_the_jsonrpc_form() {
+    let runs = every_scenario_in(Form::JsonRpc).await;
+    // vAPI errors come with HTTP 200: SERVICE_UNAVAILABLE was read from the body and its
+    // Retry-After honoured all the same.
+    let run = find(&runs, "service-unavailable");
+    let creates: Vec<u16> = run.lines(OpName::Create).iter().map(|e| e.status).collect();
+    assert_eq!(creates, [200, 200, 200], "{}", run.text());
+    let report = run.result.as_ref().unwrap();
+    assert_eq!(
+        report
+            .retries
+            .iter()
+            .filter(|r| r.contains("SERVICE_UNAVAILABLE, retrying after 1.00 s"))
+            .count(),
+        3,
+        "{:?}",
+        report.retries
+    );
+    assert!(run.took >= Duration::from_secs(3), "{:?}", run.took);
+    // An UNAUTHENTICATED answer was a login to renew, and NOT_FOUND a session lost.
+    let run = find(&runs, "login-expired");
+    let report = run.result.as_ref().unwrap();
+    assert!(
+        report
+            .retries
+            .iter()
+            .any(|r| r.contains("UNAUTHENTICATED, logging in again")),
+        "{:?}",
+        report.retries
+    );
+    assert_eq!(run.lines(OpName::Create).len(), 1, "{}", run.text());
+    let run = find(&runs, "lost-session");
+    assert_eq!(run.lines(OpName::Create).len(), 2, "{}", run.text());
 }

@@ -822,46 +822,63 @@ files = [{{ name = "tiny.ovf", size = 3000 }}, {{ name = "tiny.mf", size = 200 }
     let api = info["api_url"].as_str().unwrap();
     let thumbprint = info["tls"]["sha1_thumbprint"].as_str().unwrap();
     let out: PathBuf = dir.path().join("out");
-    let download = |thumbprint: &str| {
+    let download = |thumbprint: &str, form: &str| {
         dlsim()
             .args(["download", api, "--user"])
             .arg(info["username"].as_str().unwrap())
             .arg("--password")
             .arg(info["password"].as_str().unwrap())
             .args(["--item", item, "--thumbprint", thumbprint, "--quiet"])
-            .args(["--poll-interval-ms", "50", "--output"])
+            .args(["--poll-interval-ms", "50", "--form", form, "--output"])
             .arg(&out)
             .output()
             .unwrap()
     };
 
-    let run = download(thumbprint);
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "{}\n{stdout}\n{stderr}", run.status);
-    for name in ["tiny.ovf", "tiny.mf", "tiny-disk1.vmdk"] {
-        let line = stdout
-            .lines()
-            .find(|l| l.trim_start().starts_with(name))
-            .unwrap_or_else(|| panic!("no summary line for {name}:\n{stdout}"));
+    // The same download in each wire form of the API.
+    for form in ["api", "rest", "jsonrpc"] {
+        let _ = std::fs::remove_dir_all(&out);
+        let run = download(thumbprint, form);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
         assert!(
-            line.contains("verified") && line.contains("SHA256"),
-            "{line}"
+            run.status.success(),
+            "--form {form}: {}\n{stdout}\n{stderr}",
+            run.status
         );
-        let bytes = std::fs::read(out.join(name)).unwrap();
-        assert!(line.contains(&digest("SHA256", &bytes)), "{line}");
+        for name in ["tiny.ovf", "tiny.mf", "tiny-disk1.vmdk"] {
+            let line = stdout
+                .lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .unwrap_or_else(|| panic!("--form {form}: no summary line for {name}:\n{stdout}"));
+            assert!(
+                line.contains("verified") && line.contains("SHA256"),
+                "{line}"
+            );
+            let bytes = std::fs::read(out.join(name)).unwrap();
+            assert!(line.contains(&digest("SHA256", &bytes)), "{line}");
+        }
+        assert!(
+            stdout.contains(thumbprint),
+            "the presented certificate: {stdout}"
+        );
+        let calls_to = if form == "rest" { "/rest)" } else { "/api)" };
+        assert!(stdout.contains(calls_to), "--form {form}: {stdout}");
+        assert!(
+            stderr.trim().is_empty(),
+            "--quiet and no warnings: {stderr}"
+        );
     }
+    let run = download(thumbprint, "soap");
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(
-        stdout.contains(thumbprint),
-        "the presented certificate: {stdout}"
-    );
-    assert!(
-        stderr.trim().is_empty(),
-        "--quiet and no warnings: {stderr}"
+        stderr.contains("--form") && stderr.contains("jsonrpc"),
+        "{stderr}"
     );
 
     let wrong = "AA".repeat(20);
-    let run = download(&wrong);
+    let run = download(&wrong, "jsonrpc");
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("thumbprint mismatch"), "{stderr}");

@@ -1,10 +1,13 @@
-//! The `/api` calls the client makes, with its own small serde types (it never uses dlsim's
-//! model, so it can talk to a real vCenter as well).
+//! The calls the careful client makes, in any of the three wire forms (written by
+//! [`super::forms`]), with its own small serde types read from each answer's plain document
+//! (it never uses dlsim's model, so it can talk to a real vCenter as well).
 //!
-//! Every call is careful: it waits out a 503 or 429 for its `Retry-After` (1 s when absent)
-//! and tries again, retries after a connection error with a growing pause, and logs in again
-//! when a login has expired (401), each a bounded number of times (see [`RetryPolicy`]). Calls
-//! go one at a time, so no request of this client overtakes a `Retry-After` it was given.
+//! Every call is careful: it waits out a busy server (503 or 429; on JSON-RPC, whose errors
+//! come with HTTP 200, SERVICE_UNAVAILABLE or RESOURCE_BUSY) for its `Retry-After` (1 s when
+//! absent) and tries again, retries after a connection error with a growing pause, and logs
+//! in again when a login has expired (401 or UNAUTHENTICATED), each a bounded number of times
+//! (see [`RetryPolicy`]). Calls go one at a time, so no request of this client overtakes a
+//! `Retry-After` it was given.
 
 use std::future::Future;
 use std::pin::Pin as StdPin;
@@ -14,15 +17,15 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, RequestBuilder, Response, StatusCode, Url};
 use serde::Deserialize;
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::error::chain;
+use super::forms::{self, Call, Exchange, Form};
 use super::tls::{client_config, Pin, PinVerifier, Thumbprints};
 use super::ClientError;
 
 /// The session header of `/api`.
-pub const SESSION_HEADER: &str = "vmware-api-session-id";
+pub use super::forms::SESSION_HEADER;
 
 /// How long one API call may take (downloads have no overall limit).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -216,7 +219,8 @@ pub fn presented(resp: &Response) -> Option<Thumbprints> {
         .map(Thumbprints::of)
 }
 
-/// Turn an error status into [`ClientError::Api`], reading the `/api` error body.
+/// Turn an error status of a download URI into [`ClientError::Api`], reading an `/api`-style
+/// error body if it has one.
 pub async fn error_from(resp: Response, context: &str) -> ClientError {
     let status = resp.status();
     let body = resp.bytes().await.unwrap_or_default();
@@ -241,21 +245,10 @@ fn error_of(status: StatusCode, body: &[u8], context: &str) -> ClientError {
     }
 }
 
-/// A whole answer, its body read.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-    certificate: Option<Thumbprints>,
-}
-
-/// The future of [`Api::exchange`].
-type Exchange<'a> = StdPin<Box<dyn Future<Output = Result<Answer, ClientError>> + Send + 'a>>;
-
 /// What the client's calls share: the login, and the pace set by the server.
 #[derive(Debug, Default)]
 struct Calls {
-    /// The login token (`vmware-api-session-id`).
+    /// The login token (`vmware-api-session-id`, or JSON-RPC's session id).
     token: Mutex<Option<String>>,
     /// The credentials, to log in again when a login expires.
     credentials: Mutex<Option<(String, String)>>,
@@ -273,11 +266,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The `/api` of one server, logged in or not. Clones share the login and the pace.
+/// The future of [`Api::exchange`].
+type Pending<'a> = StdPin<Box<dyn Future<Output = Result<Exchange, ClientError>> + Send + 'a>>;
+
+/// The API of one server in one wire form, logged in or not. Clones share the login and the
+/// pace.
 #[derive(Debug, Clone)]
 pub struct Api {
     pub http: Http,
-    /// `https://host/api` (no trailing slash).
+    /// The server in the chosen form (never logged in itself: the token is in `calls`).
+    endpoint: forms::Endpoint,
+    /// `https://host/api` (no trailing slash), as given.
     api: Url,
     retry: RetryPolicy,
     calls: Arc<Calls>,
@@ -307,26 +306,51 @@ pub fn api_url(base: &str) -> Result<Url, ClientError> {
     Ok(url)
 }
 
-fn json_of<T: serde::de::DeserializeOwned>(body: &[u8], context: &str) -> Result<T, ClientError> {
-    serde_json::from_slice(body).map_err(|e| ClientError::Protocol {
-        context: context.to_string(),
-        message: format!(
-            "{e} in {:?}",
-            String::from_utf8_lossy(body)
-                .chars()
-                .take(200)
-                .collect::<String>()
-        ),
-    })
+/// The server's root (`https://host[:port][/prefix]`) of its `/api` URL.
+fn root_of(api: &Url) -> String {
+    let s = api.as_str().trim_end_matches('/');
+    s.strip_suffix("/api").unwrap_or(s).to_string()
 }
 
 fn seconds(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+/// What an error answer says, in the client's terms.
+fn call_error(form: Form, answer: &Exchange, context: &str) -> ClientError {
+    if answer.rpc && (200..300).contains(&answer.status) {
+        let message = match answer.rpc_protocol_error() {
+            Some((code, message)) => format!("JSON-RPC error {code} {message:?}"),
+            None if answer.rpc_error().is_none() => format!(
+                "neither result.output nor result.error in {:?}",
+                snippet(&answer.body)
+            ),
+            None => String::new(),
+        };
+        if !message.is_empty() {
+            return ClientError::Protocol {
+                context: context.to_string(),
+                message,
+            };
+        }
+    }
+    ClientError::Api {
+        context: context.to_string(),
+        status: answer.status,
+        error_type: answer.error_type(form),
+        message: answer.error_message(form),
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(200).collect()
+}
+
 impl Api {
+    /// The `/api` form of the server at `api` (see [`api_url`]).
     pub fn new(api: Url, http: Http) -> Self {
         Api {
+            endpoint: forms::Endpoint::new(Form::Api, &root_of(&api), http.clone()),
             http,
             api,
             retry: RetryPolicy::default(),
@@ -334,41 +358,31 @@ impl Api {
         }
     }
 
+    /// Speak `form` instead.
+    pub fn with_form(mut self, form: Form) -> Self {
+        self.endpoint.form = form;
+        self
+    }
+
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
     }
 
-    pub fn url(&self) -> &Url {
-        &self.api
+    pub fn form(&self) -> Form {
+        self.endpoint.form
+    }
+
+    /// The URL the calls go to: `…/api` (also JSON-RPC's), or `…/rest`.
+    pub fn url(&self) -> String {
+        match self.endpoint.form {
+            Form::Api | Form::JsonRpc => self.api.to_string(),
+            Form::Rest => format!("{}/rest", self.endpoint.root),
+        }
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
-    }
-
-    /// `{api}/seg/seg...?query` with each segment percent-encoded.
-    fn at(&self, segments: &[&str], query: Option<String>) -> Url {
-        let mut url = self.api.clone();
-        if let Ok(mut s) = url.path_segments_mut() {
-            s.extend(segments);
-        }
-        url.set_query(query.as_deref());
-        url
-    }
-
-    fn session_url(&self, id: &str, query: Option<String>) -> Url {
-        self.at(
-            &["content", "library", "item", "download-session", id],
-            query,
-        )
-    }
-
-    fn files_url(&self, id: &str, query: Option<String>) -> Url {
-        self.at(
-            &["content", "library", "item", "download-session", id, "file"],
-            query,
-        )
     }
 
     fn token(&self) -> Option<String> {
@@ -400,60 +414,44 @@ impl Api {
         }
     }
 
-    /// One exchange: the answer with its body read in full, or why there is none. The error
-    /// says whether trying again may help.
-    async fn attempt(&self, req: RequestBuilder, context: &str) -> Result<Answer, ClientError> {
-        let resp = self.http.send(req, context).await?;
-        let (status, headers, certificate) =
-            (resp.status(), resp.headers().clone(), presented(&resp));
-        let body = resp
-            .bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| ClientError::Transport {
-                context: context.to_string(),
-                message: chain(&e),
-            })?;
-        Ok(Answer {
-            status,
-            headers,
-            body,
-            certificate,
+    /// The typed result of a successful answer, read from its plain document.
+    fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        answer: &Exchange,
+        context: &str,
+    ) -> Result<T, ClientError> {
+        serde_json::from_value(answer.document(self.form())).map_err(|e| ClientError::Protocol {
+            context: context.to_string(),
+            message: format!("{e} in {:?}", snippet(&answer.body)),
         })
     }
 
-    /// A call with the login token; see [`Api::exchange`].
-    async fn call(
-        &self,
-        context: &str,
-        make: impl Fn(&Client) -> RequestBuilder + Send + Sync,
-    ) -> Result<Answer, ClientError> {
-        self.exchange(context, true, &make).await
+    /// A call with the login; see [`Api::exchange`].
+    async fn call(&self, context: &str, call: Call<'_>) -> Result<Exchange, ClientError> {
+        self.exchange(context, true, call).await
     }
 
-    /// Make the request `make` builds until it succeeds: after a 503 or 429 wait its
-    /// `Retry-After` and try again, after a connection error pause and try again, after a 401
-    /// (when `authed`) log in again and try again, each a bounded number of times. Any other
-    /// error status is the answer.
+    /// Make `call` until it succeeds: when the server is busy (503 or 429, or on JSON-RPC the
+    /// errors SERVICE_UNAVAILABLE and RESOURCE_BUSY) wait its `Retry-After` and try again,
+    /// after a connection error pause and try again, when the login has expired (401
+    /// UNAUTHENTICATED, when `authed`) log in again and try again, each a bounded number of
+    /// times. Any other error is the answer.
     ///
     /// Boxed, with `Send` spelled out: logging in again is itself an exchange.
-    fn exchange<'a>(
-        &'a self,
-        context: &'a str,
-        authed: bool,
-        make: &'a (dyn Fn(&Client) -> RequestBuilder + Send + Sync),
-    ) -> Exchange<'a> {
+    fn exchange<'a>(&'a self, context: &'a str, authed: bool, call: Call<'a>) -> Pending<'a> {
         Box::pin(async move {
+            let form = self.form();
             let (mut busy, mut cuts, mut relogins) = (0, 0, 0);
             loop {
                 let turn = self.calls.turn.lock().await;
                 self.pause().await;
                 let token = if authed { self.token() } else { None };
-                let mut req = make(&self.http.client).timeout(CALL_TIMEOUT);
-                if let Some(t) = &token {
-                    req = req.header(SESSION_HEADER, t);
-                }
-                let answer = match self.attempt(req, context).await {
+                let endpoint = forms::Endpoint {
+                    token: token.clone(),
+                    ..self.endpoint.clone()
+                };
+                let request = endpoint.request(&call);
+                let answer = match request.send(&self.http, context, Some(CALL_TIMEOUT)).await {
                     Ok(a) => a,
                     Err(e) if transient(&e) && cuts < self.retry.transport_attempts => {
                         cuts += 1;
@@ -464,33 +462,44 @@ impl Api {
                     }
                     Err(e) => return Err(e),
                 };
-                if answer.status.is_success() {
+                if answer.ok() {
                     return Ok(answer);
                 }
-                let status = answer.status.as_u16();
-                if matches!(status, 429 | 503) && busy < self.retry.attempts {
-                    let wait = retry_after(&answer.headers).unwrap_or(DEFAULT_RETRY_AFTER);
+                let status = answer.status;
+                let error_type = answer.error_type(form);
+                let what = match error_type.as_deref() {
+                    Some(t) if form == Form::JsonRpc => t.to_string(),
+                    _ => format!("HTTP {status}"),
+                };
+                let is_busy = matches!(status, 429 | 503)
+                    || matches!(
+                        error_type.as_deref(),
+                        Some("SERVICE_UNAVAILABLE" | "RESOURCE_BUSY")
+                    );
+                if is_busy && busy < self.retry.attempts {
+                    let wait = answer.retry_after().unwrap_or(DEFAULT_RETRY_AFTER);
                     if wait <= self.retry.max_wait {
                         busy += 1;
                         self.note(format!(
-                            "{context}: HTTP {status}, retrying after {}",
+                            "{context}: {what}, retrying after {}",
                             seconds(wait)
                         ));
                         self.hold_off(wait);
                         continue;
                     }
                 }
+                let expired = status == 401 || error_type.as_deref() == Some("UNAUTHENTICATED");
                 let credentials = lock(&self.calls.credentials).clone();
-                if status == 401 && authed && relogins < MAX_RELOGINS {
+                if expired && authed && relogins < MAX_RELOGINS {
                     if let Some(credentials) = credentials {
                         relogins += 1;
                         drop(turn);
-                        self.note(format!("{context}: HTTP 401, logging in again"));
+                        self.note(format!("{context}: {what}, logging in again"));
                         self.relogin(token.as_deref(), credentials).await?;
                         continue;
                     }
                 }
-                return Err(error_of(answer.status, &answer.body, context));
+                return Err(call_error(form, &answer, context));
             }
         })
     }
@@ -508,131 +517,110 @@ impl Api {
         self.login(&user, &password).await.map(|_| ())
     }
 
-    /// `POST /api/session` with Basic auth; returns the certificate the server presented.
+    /// Log in (`/api` and `/rest` with Basic auth, JSON-RPC with a user/password security
+    /// context); returns the certificate the server presented.
     pub async fn login(
         &self,
         user: &str,
         password: &str,
     ) -> Result<Option<Thumbprints>, ClientError> {
-        let context = format!("logging in to {} as {user}", self.api);
-        let url = self.at(&["session"], None);
-        let make = |c: &Client| c.post(url.clone()).basic_auth(user, Some(password));
-        let answer = self.exchange(&context, false, &make).await?;
-        let token: String = json_of(&answer.body, &context)?;
+        let context = format!("logging in to {} as {user}", self.url());
+        let answer = self
+            .exchange(&context, false, Call::Login { user, password })
+            .await?;
+        let token: String = self.read(&answer, &context)?;
         *lock(&self.calls.token) = Some(token);
         *lock(&self.calls.credentials) = Some((user.to_string(), password.to_string()));
-        Ok(answer.certificate)
+        Ok(answer.presented)
     }
 
-    /// `DELETE /api/session`.
+    /// Log out (a client never logged in has nothing to do).
     pub async fn logout(&self) -> Result<(), ClientError> {
         if self.token().is_none() {
             return Ok(());
         }
-        let url = self.at(&["session"], None);
-        let result = self
-            .call("logging out", |c| c.delete(url.clone()))
-            .await
-            .map(|_| ());
+        let result = self.call("logging out", Call::Logout).await.map(|_| ());
         *lock(&self.calls.token) = None;
         *lock(&self.calls.credentials) = None;
         result
     }
 
-    /// `POST /api/content/library/item/download-session` with a `Client-Token` (so a retried
-    /// create makes one session).
+    /// Create a download session with a client token (so a retried create makes one session).
     pub async fn create_session(
         &self,
         item: &str,
         client_token: &str,
     ) -> Result<String, ClientError> {
         let context = format!("creating a download session for item {item}");
-        let url = self.at(&["content", "library", "item", "download-session"], None);
-        let body = json!({ "library_item_id": item });
-        let answer = self
-            .call(&context, |c| {
-                c.post(url.clone())
-                    .header("Client-Token", client_token)
-                    .json(&body)
-            })
-            .await?;
-        json_of(&answer.body, &context)
+        let call = Call::Create {
+            item,
+            client_token: Some(client_token),
+        };
+        let answer = self.call(&context, call).await?;
+        self.read(&answer, &context)
     }
 
     pub async fn get_session(&self, id: &str) -> Result<SessionInfo, ClientError> {
         let context = format!("getting download session {id}");
-        let url = self.session_url(id, None);
         let answer = self
-            .call(&context, |c| c.get(url.clone()))
+            .call(&context, Call::Get(id))
             .await
             .map_err(|e| e.if_lost(id))?;
-        json_of(&answer.body, &context)
+        self.read(&answer, &context)
     }
 
     pub async fn list_files(&self, id: &str) -> Result<Vec<FileInfo>, ClientError> {
         let context = format!("listing the files of download session {id}");
-        let url = self.files_url(id, None);
         let answer = self
-            .call(&context, |c| c.get(url.clone()))
+            .call(&context, Call::FileList(id))
             .await
             .map_err(|e| e.if_lost(id))?;
-        json_of(&answer.body, &context)
+        self.read(&answer, &context)
     }
 
+    /// Prepare `file` for an HTTPS download.
     pub async fn prepare(&self, id: &str, file: &str) -> Result<FileInfo, ClientError> {
         let context = format!("preparing {file}");
-        let url = self.files_url(id, Some("action=prepare".into()));
-        let body = json!({ "file_name": file, "endpoint_type": "HTTPS" });
-        let answer = self
-            .call(&context, |c| c.post(url.clone()).json(&body))
-            .await
-            .map_err(|e| e.if_lost(id))?;
-        json_of(&answer.body, &context)
+        let call = Call::Prepare { session: id, file };
+        let answer = self.call(&context, call).await.map_err(|e| e.if_lost(id))?;
+        self.read(&answer, &context)
     }
 
     pub async fn get_file(&self, id: &str, file: &str) -> Result<FileInfo, ClientError> {
         let context = format!("getting the status of {file}");
-        let url = self.files_url(id, Some(format!("file_name={}", crate::ids::escape(file))));
-        let answer = self
-            .call(&context, |c| c.get(url.clone()))
-            .await
-            .map_err(|e| e.if_lost(id))?;
-        json_of(&answer.body, &context)
+        let call = Call::FileGet { session: id, file };
+        let answer = self.call(&context, call).await.map_err(|e| e.if_lost(id))?;
+        self.read(&answer, &context)
     }
 
     pub async fn keep_alive(&self, id: &str, progress: u64) -> Result<(), ClientError> {
-        let url = self.session_url(id, Some("action=keep-alive".into()));
-        let body = json!({ "progress": progress });
-        self.call(&format!("keep-alive (progress {progress})"), |c| {
-            c.post(url.clone()).json(&body)
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| e.if_lost(id))
+        let call = Call::KeepAlive {
+            session: id,
+            progress: Some(i64::try_from(progress).unwrap_or(i64::MAX)),
+        };
+        self.call(&format!("keep-alive (progress {progress})"), call)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.if_lost(id))
     }
 
     pub async fn fail(&self, id: &str, message: &str) -> Result<(), ClientError> {
-        let url = self.session_url(id, Some("action=fail".into()));
-        let body = json!({ "client_error_message": message });
-        self.call(&format!("failing download session {id}"), |c| {
-            c.post(url.clone()).json(&body)
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| e.if_lost(id))
+        let call = Call::Fail {
+            session: id,
+            message,
+        };
+        self.call(&format!("failing download session {id}"), call)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.if_lost(id))
     }
 
-    /// `delete`; `Ok(false)` when the session was already gone (404).
+    /// `delete`; `Ok(false)` when the session was already gone (NOT_FOUND).
     pub async fn delete_session(&self, id: &str) -> Result<bool, ClientError> {
-        let url = self.session_url(id, None);
-        match self
-            .call(&format!("deleting download session {id}"), |c| {
-                c.delete(url.clone())
-            })
-            .await
-        {
+        let context = format!("deleting download session {id}");
+        match self.call(&context, Call::Delete(id)).await {
             Ok(_) => Ok(true),
-            Err(ClientError::Api { status: 404, .. }) => Ok(false),
+            Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
         }
     }
@@ -662,22 +650,6 @@ mod tests {
         );
         assert!(api_url("ftp://h").is_err());
         assert!(api_url("not a url").is_err());
-    }
-
-    #[test]
-    fn query_values_are_percent_encoded() {
-        let api = Api::new(
-            api_url("https://vc.example").unwrap(),
-            Http::new(None).unwrap(),
-        );
-        let url = api.files_url(
-            "s/1",
-            Some(format!("file_name={}", crate::ids::escape("a b&c.ovf"))),
-        );
-        assert_eq!(
-            url.as_str(),
-            "https://vc.example/api/content/library/item/download-session/s%2F1/file?file_name=a%20b%26c.ovf"
-        );
     }
 
     #[test]

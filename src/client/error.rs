@@ -11,8 +11,9 @@ pub enum ClientError {
     BadThumbprint { thumbprint: String, reason: String },
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
-    /// The server answered with an error status (and, on `/api`, an error body).
-    #[error("{context}: HTTP {status}{}", api_detail(.error_type, .message))]
+    /// The server answered with an error: an error status with (usually) an error body, or on
+    /// JSON-RPC a vAPI error (with HTTP 200).
+    #[error("{context}: {}{}", status_text(*.status), api_detail(.error_type, .message))]
     Api {
         context: String,
         status: u16,
@@ -102,19 +103,42 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// On a call about download session `id`, a 404 means the session is gone.
-    pub(crate) fn if_lost(self, id: &str) -> Self {
+    /// Whether the server said NOT_FOUND (or 404 without saying more).
+    pub fn is_not_found(&self) -> bool {
+        self.is_error(404, "NOT_FOUND")
+    }
+
+    /// Whether this is the server's error `error_type`, or the HTTP `status` of an answer
+    /// that names no error type.
+    pub fn is_error(&self, status: u16, error_type: &str) -> bool {
         match self {
             ClientError::Api {
-                status: 404,
-                context,
+                error_type: Some(t),
                 ..
-            } => ClientError::SessionLost {
+            } => t == error_type,
+            ClientError::Api { status: s, .. } => *s == status,
+            _ => false,
+        }
+    }
+
+    /// On a call about download session `id`, NOT_FOUND means the session is gone.
+    pub(crate) fn if_lost(self, id: &str) -> Self {
+        match self {
+            ClientError::Api { context, .. } if self.is_not_found() => ClientError::SessionLost {
                 session: id.to_string(),
                 context,
             },
             e => e,
         }
+    }
+}
+
+/// `HTTP 404`, or for a vAPI error that came with a success status (JSON-RPC) `vAPI error`.
+fn status_text(status: u16) -> String {
+    if (200..300).contains(&status) {
+        "vAPI error".to_string()
+    } else {
+        format!("HTTP {status}")
     }
 }
 

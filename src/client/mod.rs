@@ -1,4 +1,5 @@
-//! `dlsim download`: a reference client that runs one whole download session over `/api`.
+//! `dlsim download`: a reference client that runs one whole download session over `/api`,
+//! `/rest` or JSON-RPC ([`DownloadOptions::form`]; every request is written by [`forms`]).
 //!
 //! It logs in, creates a session for one library item, prepares every file and polls until
 //! each is PREPARED (or ERROR, or a timeout), keeps the session alive with its progress while
@@ -32,6 +33,7 @@
 
 pub mod api;
 mod error;
+pub mod forms;
 pub mod progress;
 pub mod tls;
 
@@ -48,10 +50,10 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::content::checksum::Hasher;
-use crate::model::ChecksumAlgorithm;
 pub use api::RetryPolicy;
 use api::{presented, Api, FileInfo, Http};
 pub use error::ClientError;
+pub use forms::Form;
 use tls::Pin;
 pub use tls::{Thumbprint, Thumbprints};
 
@@ -75,6 +77,8 @@ pub struct DownloadOptions {
     pub username: String,
     pub password: String,
     pub item_id: String,
+    /// The wire form the API calls use (`/api` by default).
+    pub form: Form,
     /// Files are written here as `<dir>/<file name>` (created if missing).
     pub output_dir: PathBuf,
     pub tls: TlsPolicy,
@@ -90,7 +94,8 @@ pub struct DownloadOptions {
 }
 
 impl DownloadOptions {
-    /// Options with the command's defaults: output `.`, platform TLS verification, polling
+    /// Options with the command's defaults: the `/api` form, output `.`, platform TLS
+    /// verification, polling
     /// every second, 300 s to prepare, keep-alive every 60 s, the default [`RetryPolicy`].
     pub fn new(base_url: &str, username: &str, password: &str, item_id: &str) -> Self {
         DownloadOptions {
@@ -98,6 +103,7 @@ impl DownloadOptions {
             username: username.to_string(),
             password: password.to_string(),
             item_id: item_id.to_string(),
+            form: Form::Api,
             output_dir: PathBuf::from("."),
             tls: TlsPolicy::Verify,
             poll_interval: Duration::from_secs(1),
@@ -279,7 +285,9 @@ where
         TlsPolicy::Insecure => Some(Pin::Any),
         TlsPolicy::Thumbprint(t) => Some(Pin::Thumbprint(Thumbprint::parse(t)?)),
     };
-    let api = Api::new(api_url, Http::new(pin)?).with_retry(opts.retry);
+    let api = Api::new(api_url, Http::new(pin)?)
+        .with_form(opts.form)
+        .with_retry(opts.retry);
     tokio::pin!(interrupt);
 
     let api_certificate = tokio::select! {
@@ -287,7 +295,7 @@ where
         _ = &mut interrupt => return Err(ClientError::Interrupted),
         r = api.login(&opts.username, &opts.password) => r?,
     };
-    let api_url = api.url().to_string();
+    let api_url = api.url();
     progress(Event::LoggedIn {
         api_url: &api_url,
         certificate: api_certificate.as_ref(),
@@ -531,7 +539,7 @@ impl KeepAlive {
                     let over = matches!(
                         e,
                         ClientError::SessionLost { .. } | ClientError::Api { status: 400, .. }
-                    );
+                    ) || e.is_error(400, "NOT_ALLOWED_IN_CURRENT_STATE");
                     shared
                         .warnings
                         .lock()
@@ -771,33 +779,24 @@ fn io_error(path: &Path, e: std::io::Error) -> ClientError {
     }
 }
 
-fn algorithm_of(
-    file: &str,
-    name: Option<&str>,
-) -> Result<(String, ChecksumAlgorithm), ClientError> {
+/// The algorithm a `checksum_info` names (`SHA1` when unset), and a hasher for it.
+fn algorithm_of(file: &str, name: Option<&str>) -> Result<(String, Hasher), ClientError> {
     let name = name.unwrap_or("SHA1").trim().to_string();
-    let a = match name.to_ascii_uppercase().as_str() {
-        "SHA1" => ChecksumAlgorithm::Sha1,
-        "MD5" => ChecksumAlgorithm::Md5,
-        "SHA256" => ChecksumAlgorithm::Sha256,
-        "SHA512" => ChecksumAlgorithm::Sha512,
-        _ => {
-            return Err(ClientError::UnknownAlgorithm {
-                file: file.to_string(),
-                algorithm: name,
-            })
-        }
-    };
-    Ok((name, a))
+    match Hasher::named(&name.to_ascii_uppercase()) {
+        Some(h) => Ok((name, h)),
+        None => Err(ClientError::UnknownAlgorithm {
+            file: file.to_string(),
+            algorithm: name,
+        }),
+    }
 }
 
 /// The checksum of a file on disk, read back on a blocking thread.
-async fn checksum_of(path: &Path, algorithm: ChecksumAlgorithm) -> Result<String, ClientError> {
+async fn checksum_of(path: &Path, mut h: Hasher) -> Result<String, ClientError> {
     let p = path.to_path_buf();
     let result = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
         use std::io::Read;
         let mut f = std::fs::File::open(&p)?;
-        let mut h = Hasher::new(algorithm);
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let n = f.read(&mut buf)?;
@@ -1219,10 +1218,13 @@ mod tests {
     #[test]
     fn unset_algorithm_means_sha1() {
         assert_eq!(algorithm_of("f", None).unwrap().0, "SHA1");
-        assert!(matches!(
-            algorithm_of("f", Some("sha256")).unwrap().1,
-            ChecksumAlgorithm::Sha256
-        ));
+        let (name, mut h) = algorithm_of("f", Some("sha256")).unwrap();
+        assert_eq!(name, "sha256");
+        h.update(b"abc");
+        assert_eq!(
+            h.finish_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert!(algorithm_of("f", Some("CRC32")).is_err());
     }
 }

@@ -19,33 +19,8 @@ use serde::Serialize;
 pub use catalog::{Level, Rule};
 pub use target::Evidence;
 
-/// A wire form the runner can test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Form {
-    Api,
-    Rest,
-    JsonRpc,
-}
-
-impl Form {
-    pub fn name(self) -> &'static str {
-        match self {
-            Form::Api => "api",
-            Form::Rest => "rest",
-            Form::JsonRpc => "jsonrpc",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Vec<Form>> {
-        match s {
-            "api" => Some(vec![Form::Api]),
-            "rest" => Some(vec![Form::Rest]),
-            "jsonrpc" => Some(vec![Form::JsonRpc]),
-            "all" => Some(vec![Form::Api, Form::Rest, Form::JsonRpc]),
-            _ => None,
-        }
-    }
-}
+/// A wire form the runner can test (the clients' one list of forms).
+pub use crate::client::forms::Form;
 
 /// What to check and how.
 #[derive(Debug, Clone)]
@@ -74,7 +49,7 @@ impl CheckOptions {
             base_url: base_url.to_string(),
             username: username.to_string(),
             password: password.to_string(),
-            forms: vec![Form::Api, Form::Rest, Form::JsonRpc],
+            forms: Form::ALL.to_vec(),
             tls: crate::client::TlsPolicy::Verify,
             item: None,
             slow: false,

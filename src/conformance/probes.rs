@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::target::{Exchange, Target};
+use super::target::{dlsim_advance, dlsim_clock, Exchange, Target};
 use super::{CheckError, CheckOptions, Checker, Form, ItemUsed};
 use crate::client::api::Http;
 use crate::client::tls::{Pin, Thumbprint};
@@ -1215,8 +1215,7 @@ impl Runner {
 
     async fn expiry_probe(&mut self, t: &Target, item: &str) {
         let form = t.form;
-        let virtual_clock = t
-            .dlsim_clock()
+        let virtual_clock = dlsim_clock(t)
             .await
             .is_some_and(|c| c["virtual"] == Value::Bool(true));
         if !virtual_clock && !self.opts.slow {
@@ -1246,12 +1245,11 @@ impl Runner {
             return;
         };
         if virtual_clock {
-            let now = t
-                .dlsim_clock()
+            let now = dlsim_clock(t)
                 .await
                 .and_then(|c| c["now"].as_str().and_then(parse));
             let wait = now.map(|n| (expires - n).whole_milliseconds().max(0) as u64 + 1_000);
-            if !t.dlsim_advance(wait.unwrap_or(0)).await {
+            if !dlsim_advance(t, wait.unwrap_or(0)).await {
                 self.checker.not_reached(
                     "lifecycle.expiry",
                     form,
@@ -1428,7 +1426,7 @@ fn has_date_time(v: &Value) -> bool {
 }
 
 fn digest(algorithm: &str, bytes: &[u8]) -> Option<String> {
-    let mut h = Hasher::new(crate::model::ChecksumAlgorithm::parse(algorithm)?);
+    let mut h = Hasher::named(algorithm)?;
     h.update(bytes);
     Some(h.finish_hex())
 }

@@ -25,6 +25,12 @@ impl Hasher {
         }
     }
 
+    /// A hasher for the algorithm the contract names `name` (`SHA1`, `MD5`, `SHA256`,
+    /// `SHA512`, exactly), for clients that read the name off the wire.
+    pub fn named(name: &str) -> Option<Self> {
+        ChecksumAlgorithm::parse(name).map(Hasher::new)
+    }
+
     pub fn update(&mut self, bytes: &[u8]) {
         match self {
             Hasher::Sha1(h) => h.update(bytes),
