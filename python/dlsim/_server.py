@@ -486,14 +486,16 @@ class Server:
             fault["when"] = dict(when)
         if times is not None:
             fault["times"] = times
-        return int(self.add_faults([fault])[0])
+        # One object, not a list of one: a refusal then names the offending key.
+        return int(self._json("POST", "faults", fault)["ids"][0])
 
     def add_faults(self, faults: Sequence[Mapping[str, Any]]) -> List[int]:
         """Load whole faults (``{"when": ..., "what": ..., "times": ...}``); their ids."""
         return [int(i) for i in self._json("POST", "faults", [dict(f) for f in faults])["ids"]]
 
     def faults(self) -> List[Dict[str, Any]]:
-        """The loaded faults, with how often each matched and fired."""
+        """The loaded faults: ``{"id", "fault": {"when", "what", "times", ...}, "calls",
+        "fired"}`` each, with how often it matched and fired."""
         return list(self._json("GET", "faults")["faults"])
 
     def remove_fault(self, fault_id: int) -> None:
