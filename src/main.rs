@@ -11,6 +11,8 @@ use dlsim::config::FileConfig;
 use dlsim::engine::Clock;
 use dlsim::server::{self, ServerConfig};
 
+mod ready_file;
+
 #[derive(Parser)]
 #[command(
     name = "dlsim",
@@ -311,7 +313,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .first()
         .map(|u| (u.name.clone(), u.password.clone()))
         .ok_or("the configuration has no users")?;
-    let control_note = if config.control_token.is_some() {
+    let control_token = config.control_token.is_some();
+    let control_note = if control_token {
         "dlsim-control-token header required"
     } else {
         "loopback clients only"
@@ -328,18 +331,6 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let base = running.base_url().to_string();
     let engine = running.engine().clone();
     let cert = running.certificate();
-    let ready = serde_json::json!({
-        "base_url": base,
-        "api_url": format!("{base}/api"),
-        "username": user,
-        "password": password,
-        "libraries": engine.library_ids(),
-        "tls": cert.map(|c| serde_json::json!({
-            "sha1_thumbprint": c.sha1,
-            "sha256_thumbprint": c.sha256,
-            "certificate_pem": c.pem,
-        })),
-    });
     if let Some(c) = cert {
         eprintln!(
             "TLS certificate thumbprints\n  SHA-1:    {}\n  SHA-256:  {}",
@@ -357,8 +348,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         engine.library_ids().len()
     );
     if let Some(path) = &args.ready_file {
-        std::fs::write(path, format!("{ready}\n"))
-            .map_err(|e| format!("cannot write the ready file {}: {e}", path.display()))?;
+        let doc = ready_file::document(&running, &user, &password, control_token);
+        ready_file::write(path, &doc)?;
     }
     signals.next().await;
     running

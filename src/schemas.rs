@@ -70,6 +70,8 @@ schema_table![
     "common",
     // The scenario file format (TOML, validated as its JSON equivalent).
     "dlsim/scenario",
+    // The ready file of `dlsim serve --ready-file`.
+    "dlsim/ready",
     // /api: bare bodies, maps as JSON objects.
     "api/checksum_info",
     "api/download_session_model",

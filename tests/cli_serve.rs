@@ -34,6 +34,9 @@ async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
         .as_str()
         .unwrap()
         .starts_with("http://127.0.0.1:"));
+    assert_eq!(info["tls"], Value::Null);
+    assert_eq!(info["virtual_clock"], false);
+    dlsim::schemas::validate("dlsim/ready", &info).expect("the ready file matches its schema");
     let c = login(
         &info,
         info["username"].as_str().unwrap(),
@@ -383,4 +386,131 @@ async fn header_timeout_and_control_token_flags() {
         stderr.contains("dlsim-control-token header required"),
         "{stderr}"
     );
+}
+
+/// The ready file carries everything a harness needs (version, pid, URLs, the catalogue with
+/// ids, names and sizes), matches its published schema, agrees with what the server serves,
+/// and replaces an older file whole (written beside it, then renamed: no temporary is left).
+#[tokio::test]
+async fn the_ready_file_matches_its_schema_and_the_served_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready.json");
+    // A stale, half-written file from an earlier run: it is replaced, never appended to.
+    std::fs::write(&ready, "{\"base_url\": ").unwrap();
+    let child = dlsim()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls",
+            "--virtual-clock",
+        ])
+        .arg("--ready-file")
+        .arg(&ready)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = ChildGuard(child);
+    let info = wait_ready(&mut child.0, &ready);
+    if let Err(v) = dlsim::schemas::validate("dlsim/ready", &info) {
+        panic!("the ready file breaks schemas/dlsim/ready.json: {v:?}\n{info:#}");
+    }
+    // The schema can fail: without the catalogue, or with a size that is not a number.
+    let mut broken = info.clone();
+    broken.as_object_mut().unwrap().remove("catalog");
+    assert!(dlsim::schemas::validate("dlsim/ready", &broken).is_err());
+    let mut broken = info.clone();
+    broken["catalog"][0]["items"][0]["files"][0]["size"] = "9412".into();
+    assert!(dlsim::schemas::validate("dlsim/ready", &broken).is_err());
+
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(info["pid"], child.0.id());
+    assert_eq!(info["virtual_clock"], true);
+    assert_eq!(info["control_token_required"], false);
+    let base = info["base_url"].as_str().unwrap();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    assert_eq!(info["rest_url"], format!("{base}/rest"));
+    assert_eq!(info["control_url"], format!("{base}/dlsim/"));
+    let clock: Value = any_cert_client()
+        .get(format!("{}clock", info["control_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clock["virtual"], true, "{clock}");
+
+    // The demo catalogue, by id, name and size, as documented in the README.
+    let catalog = info["catalog"].as_array().unwrap();
+    let lib_ids: Vec<&Value> = catalog.iter().map(|l| &l["id"]).collect();
+    assert_eq!(
+        lib_ids,
+        info["libraries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    let items = catalog[0]["items"].as_array().unwrap();
+    let ovf = &items[0];
+    assert_eq!(ovf["id"], "b1e2c3d4-5f60-4718-8a9b-0c1d2e3f4a5b");
+    assert_eq!(ovf["name"], "photon-5-ovf");
+    let names: Vec<&str> = ovf["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["photon-5.ovf", "photon-5.mf", "photon-5-disk1.vmdk"]
+    );
+    assert_eq!(ovf["files"][2]["size"], 1u64 << 30);
+    assert_eq!(items[1]["id"], "c2f3d4e5-6a71-4829-9bac-1d2e3f4a5b6c");
+
+    // ... and the server agrees with it.
+    let c = login(
+        &info,
+        info["username"].as_str().unwrap(),
+        info["password"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(c.libraries().await.ok(), &info["libraries"]);
+    let lib = catalog[0]["id"].as_str().unwrap();
+    assert_eq!(c.library(lib).await.ok()["name"], catalog[0]["name"]);
+    let served: Vec<Value> = items.iter().map(|i| i["id"].clone()).collect();
+    assert_eq!(c.items(lib).await.ok(), &Value::Array(served));
+    for item in items {
+        let id = item["id"].as_str().unwrap();
+        let model = c.item(id).await.ok().clone();
+        assert_eq!(model["name"], item["name"]);
+        assert_eq!(model["size"], item["size"]);
+        let session = c.create(id, None).await.string();
+        let listed: Vec<Value> = c
+            .file_list(&session)
+            .await
+            .ok()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].clone())
+            .collect();
+        let given: Vec<Value> = item["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].clone())
+            .collect();
+        assert_eq!(listed, given);
+        c.delete(&session).await.done();
+    }
+
+    // Written atomically: only the ready file is left in its directory.
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["ready.json"]);
+    assert!(terminate(&mut child.0).success());
 }
