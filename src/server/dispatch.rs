@@ -161,12 +161,12 @@ async fn respond(
         }) => retry_after_secs,
         _ => None,
     };
-    entry.status = reply.status;
+    entry.status = reply.status();
     entry.retry_after = retry_after;
     if !injected.delay.is_zero() {
         tokio::time::sleep(injected.delay).await;
     }
-    let mut resp = to_response(reply);
+    let mut resp = reply.into_response();
     entry.bytes = resp.body().size_hint().exact().unwrap_or(0);
     if let Some(cut) = injected.shaping.cut_after {
         entry.bytes = entry.bytes.min(cut);
@@ -378,17 +378,19 @@ fn encode(
     name: Option<OpName>,
     result: Result<Outcome, Rejection>,
     rpc_id: Option<&serde_json::Value>,
-) -> Reply {
+) -> Answer {
+    let violations = state.engine.faults().violations();
     if let Some(id) = rpc_id {
-        let mut reply = envelope(form, result, id);
-        let faults = state.engine.faults();
-        if !faults.is_empty() {
-            let violations = faults.violations();
-            if !violations.is_empty() {
-                crate::faults::wire::apply_jsonrpc(&violations, name, &mut reply);
+        if violations.is_empty() {
+            if let Some(bytes) = written(&result, id) {
+                return Answer::Written(bytes);
             }
         }
-        return reply;
+        let mut reply = envelope(form, result, id);
+        if !violations.is_empty() {
+            crate::faults::wire::apply_jsonrpc(&violations, name, &mut reply);
+        }
+        return Answer::Doc(reply);
     }
     let mut reply = match result {
         Ok(outcome) => form.reply(&outcome),
@@ -400,12 +402,133 @@ fn encode(
             reply
         }
     };
-    let faults = state.engine.faults();
-    if !faults.is_empty() {
-        let violations = faults.violations();
-        if !violations.is_empty() {
-            crate::faults::wire::apply(&violations, form, name, &mut reply);
+    if !violations.is_empty() {
+        crate::faults::wire::apply(&violations, form, name, &mut reply);
+    }
+    Answer::Doc(reply)
+}
+
+/// An answer ready to go out.
+enum Answer {
+    /// A document, written out as it is sent.
+    Doc(Reply),
+    /// A JSON-RPC answer serialized straight from the outcome (HTTP 200).
+    Written(Vec<u8>),
+}
+
+impl Answer {
+    fn status(&self) -> u16 {
+        match self {
+            Answer::Doc(r) => r.status,
+            Answer::Written(_) => 200,
         }
     }
-    reply
+    fn into_response(self) -> Response {
+        match self {
+            Answer::Doc(r) => to_response(r),
+            Answer::Written(bytes) => {
+                let mut resp = Response::new(Body::from(bytes));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                resp
+            }
+        }
+    }
+}
+
+/// A JSON-RPC `result` (an output or a vAPI error) serialized without building the document
+/// [`envelope`] builds; none for a protocol error (rare, and answered by `envelope`).
+fn written(result: &Result<Outcome, Rejection>, id: &serde_json::Value) -> Option<Vec<u8>> {
+    use crate::wire::jsonrpc::{Typed, TypedError};
+    #[derive(serde::Serialize)]
+    struct Envelope<'a, T> {
+        jsonrpc: &'static str,
+        id: &'a serde_json::Value,
+        result: T,
+    }
+    #[derive(serde::Serialize)]
+    struct Output<'a> {
+        output: Typed<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct Error<'a> {
+        error: TypedError<'a>,
+    }
+    fn answer<T: serde::Serialize>(id: &serde_json::Value, result: T) -> Option<Vec<u8>> {
+        serde_json::to_vec(&Envelope {
+            jsonrpc: "2.0",
+            id,
+            result,
+        })
+        .ok()
+    }
+    match result {
+        Ok(Outcome::Created(v) | Outcome::Read(v)) => answer(id, Output { output: Typed(v) }),
+        Ok(Outcome::Done) => answer(
+            id,
+            Output {
+                output: Typed(&Value::Void),
+            },
+        ),
+        Err(r) if r.protocol.is_none() => answer(
+            id,
+            Error {
+                error: TypedError(&crate::model::VapiType::to_value(&r.error)),
+            },
+        ),
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::value::StructValue;
+
+    /// The bytes `written` sends are the document `envelope` builds, for every kind of answer.
+    #[test]
+    fn written_answers_are_the_envelope_documents() {
+        let id = serde_json::json!("7");
+        let read = Value::Struct(StructValue {
+            name: "com.vmware.example",
+            fields: vec![
+                ("name", Value::String("a \"b\"".into())),
+                ("size", Value::Optional(Some(Box::new(Value::Long(5))))),
+                ("unset", Value::Optional(None)),
+                ("ratio", Value::Double(0.5)),
+                ("flags", Value::List(vec![Value::Bool(true)])),
+                (
+                    "map",
+                    Value::Map(vec![("k".into(), Value::Secret("s".into()))]),
+                ),
+                ("data", Value::Dynamic(serde_json::json!({"a": [1, null]}))),
+            ],
+        });
+        let mut error = crate::engine::errors::session_not_found("s-1");
+        error.data = Some(Box::new(serde_json::json!({"why": "gone"})));
+        let answers = [
+            Ok(Outcome::Read(read)),
+            Ok(Outcome::Created(Value::Secret("token".into()))),
+            Ok(Outcome::Done),
+            Err(Rejection {
+                error,
+                status: Some(503),
+                protocol: None,
+            }),
+        ];
+        for result in answers {
+            let bytes = written(&result, &id).expect("written");
+            let doc = envelope(Form::JsonRpc, result, &id).body.unwrap();
+            assert_eq!(String::from_utf8(bytes).unwrap(), doc.to_string());
+        }
+        // A protocol error is left to `envelope`.
+        let protocol = Err(Rejection {
+            error: crate::engine::errors::session_not_found("s-1"),
+            status: None,
+            protocol: Some((op::jsonrpc::INVALID_PARAMS, "Invalid params.")),
+        });
+        assert!(written(&protocol, &id).is_none());
+    }
 }

@@ -6,69 +6,117 @@
 //! maps lists of `map-entry` structures, secrets `{"SECRET": "..."}`, void `null`. Scalars are
 //! bare. Decoding is strict and typed by the same [`Type`] descriptions as the REST forms.
 
-use serde_json::{Map as JsonMap, Number, Value as Json};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map as JsonMap, Value as Json};
 
 use super::json::{check_text, map_entry, mismatch, number_or_flag};
 use crate::model::value::{DecodeError, StructValue, Type, Value};
 use crate::model::{VapiError, VapiType};
 
-/// `{tag: inside}`, built in place (the `json!` macro would copy `inside`).
-fn tag(tag: &str, inside: Json) -> Json {
-    let mut m = JsonMap::with_capacity(1);
-    m.insert(tag.to_string(), inside);
-    Json::Object(m)
-}
+/// A value in the JSON-RPC encoding, written as it is serialized: answers go out without an
+/// intermediate document (see [`encode`] for one).
+pub struct Typed<'a>(pub &'a Value);
 
-/// `{"STRUCTURE": {name: fields}}`.
-fn structure_of(name: &str, fields: JsonMap<String, Json>) -> Json {
-    tag("STRUCTURE", tag(name, Json::Object(fields)))
-}
+/// A standard error in the JSON-RPC encoding, `{"ERROR": {"<canonical name>": {...}}}`.
+pub struct TypedError<'a>(pub &'a Value);
 
-/// Write a value in the JSON-RPC encoding.
-pub fn encode(value: &Value) -> Json {
-    match value {
-        Value::Struct(StructValue { name, fields }) => {
-            let mut body = JsonMap::with_capacity(fields.len());
-            for (n, v) in fields {
-                body.insert((*n).to_string(), encode(v));
-            }
-            structure_of(name, body)
-        }
-        Value::Optional(None) => tag("OPTIONAL", Json::Null),
-        Value::Optional(Some(v)) => tag("OPTIONAL", encode(v)),
-        Value::Void => Json::Null,
-        Value::List(items) => Json::Array(items.iter().map(encode).collect()),
-        Value::Map(entries) => Json::Array(
-            entries
-                .iter()
-                .map(|(k, v)| {
-                    let mut e = JsonMap::with_capacity(2);
-                    e.insert("key".into(), Json::String(k.clone()));
-                    e.insert("value".into(), encode(v));
-                    structure_of("map-entry", e)
-                })
-                .collect(),
-        ),
-        Value::String(s) => Json::String(s.clone()),
-        Value::Secret(s) => tag("SECRET", Json::String(s.clone())),
-        Value::Long(n) => Json::Number((*n).into()),
-        Value::Double(d) => Number::from_f64(*d).map(Json::Number).unwrap_or(Json::Null),
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Dynamic(j) => dynamic(j),
-    }
-}
+/// `{tag: inside}`.
+struct Tag<'a, T>(&'a str, T);
+
+/// A structure's fields, each in the JSON-RPC encoding.
+struct Fields<'a>(&'a [(&'static str, Value)]);
+
+/// A map entry, `{"key": k, "value": v}`.
+struct MapEntry<'a>(&'a str, &'a Value);
 
 /// A dynamic structure (an error's `data`), written as typed values.
-fn dynamic(j: &Json) -> Json {
-    match j {
-        Json::Object(m) => structure_of(
-            "dynamic_structure",
-            m.iter().map(|(k, v)| (k.clone(), dynamic(v))).collect(),
-        ),
-        Json::Array(a) => Json::Array(a.iter().map(dynamic).collect()),
-        Json::Null => tag("OPTIONAL", Json::Null),
-        other => other.clone(),
+struct Dynamic<'a>(&'a Json);
+
+impl<T: Serialize> Serialize for Tag<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(self.0, &self.1)?;
+        m.end()
     }
+}
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (n, v) in self.0 {
+            m.serialize_entry(n, &Typed(v))?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for MapEntry<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("key", self.0)?;
+        m.serialize_entry("value", &Typed(self.1))?;
+        m.end()
+    }
+}
+
+impl Serialize for Typed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Struct(StructValue { name, fields }) => {
+                Tag("STRUCTURE", Tag(name, Fields(fields))).serialize(s)
+            }
+            Value::Optional(None) => Tag("OPTIONAL", ()).serialize(s),
+            Value::Optional(Some(v)) => Tag("OPTIONAL", Typed(v)).serialize(s),
+            Value::Void => s.serialize_unit(),
+            Value::List(items) => s.collect_seq(items.iter().map(Typed)),
+            Value::Map(entries) => s.collect_seq(
+                entries
+                    .iter()
+                    .map(|(k, v)| Tag("STRUCTURE", Tag("map-entry", MapEntry(k, v)))),
+            ),
+            Value::String(x) => s.serialize_str(x),
+            Value::Secret(x) => Tag("SECRET", x.as_str()).serialize(s),
+            Value::Long(n) => s.serialize_i64(*n),
+            // JSON has no NaN or infinity.
+            Value::Double(d) if d.is_finite() => s.serialize_f64(*d),
+            Value::Double(_) => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Dynamic(j) => Dynamic(j).serialize(s),
+        }
+    }
+}
+
+impl Serialize for TypedError<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Struct(StructValue { name, fields }) => {
+                Tag("ERROR", Tag(name, Fields(fields))).serialize(s)
+            }
+            other => Typed(other).serialize(s),
+        }
+    }
+}
+
+impl Serialize for Dynamic<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Members<'a>(&'a JsonMap<String, Json>);
+        impl Serialize for Members<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_map(self.0.iter().map(|(k, v)| (k, Dynamic(v))))
+            }
+        }
+        match self.0 {
+            Json::Object(m) => Tag("STRUCTURE", Tag("dynamic_structure", Members(m))).serialize(s),
+            Json::Array(a) => s.collect_seq(a.iter().map(Dynamic)),
+            Json::Null => Tag("OPTIONAL", ()).serialize(s),
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// Write a value in the JSON-RPC encoding, as a document.
+pub fn encode(value: &Value) -> Json {
+    serde_json::to_value(Typed(value)).unwrap_or(Json::Null)
 }
 
 /// Read a dynamic structure back into plain JSON (the inverse of [`dynamic`]).
@@ -90,15 +138,9 @@ fn undynamic(j: &Json) -> Json {
     }
 }
 
-/// Write a standard error as `{"ERROR": {"<canonical name>": {...}}}`.
+/// Write a standard error as `{"ERROR": {"<canonical name>": {...}}}`, as a document.
 pub fn encode_error(e: &VapiError) -> Json {
-    match encode(&e.to_value()) {
-        Json::Object(mut m) => match m.remove("STRUCTURE") {
-            Some(body) => tag("ERROR", body),
-            None => Json::Object(m),
-        },
-        other => other,
-    }
+    serde_json::to_value(TypedError(&e.to_value())).unwrap_or(Json::Null)
 }
 
 /// Read a JSON-RPC value as type `ty`.
