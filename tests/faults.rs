@@ -61,7 +61,10 @@ async fn download(uri: &str, range_from: Option<u64>) -> (u16, Vec<u8>, bool) {
 }
 
 fn sha1_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha1::digest(bytes))
+    Sha1::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn journal_text(fake: &Dlsim) -> String {

@@ -32,6 +32,7 @@
 
 pub mod api;
 mod error;
+#[cfg(feature = "cli")]
 pub mod progress;
 pub mod tls;
 
