@@ -62,7 +62,12 @@ pub fn text(r: &Report, strict: bool) -> String {
             }
         }
         if matches!(res.outcome, Outcome::Fail | Outcome::NotReached) {
-            let _ = writeln!(out, "       ({})", res.rule.reference);
+            let _ = writeln!(
+                out,
+                "       (see {}; VMware: {})",
+                res.rule.doc,
+                res.rule.api.join(" ")
+            );
         }
     }
     let _ = writeln!(out);
@@ -151,10 +156,11 @@ pub fn junit(r: &Report, strict: bool) -> String {
                     s.set_message(first)
                         .set_type(c.rule.level.to_string())
                         .set_description(format!(
-                            "{} of {} check(s) failed; contract: {}",
+                            "{} of {} check(s) failed; see {} and {}",
                             c.failures.len(),
                             c.checks.max(1),
-                            c.rule.reference
+                            c.rule.doc,
+                            c.rule.api.join(" ")
                         ));
                     s
                 }
