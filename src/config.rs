@@ -165,7 +165,31 @@ impl From<User> for auth::User {
     }
 }
 
-/// `[[libraries]]`: one library as configured.
+/// `[[libraries]]`: one library as configured; give it to
+/// [`DlsimBuilder::libraries`](crate::DlsimBuilder::libraries) to serve it instead of the demo.
+///
+/// ```
+/// let library = dlsim::LibrarySpec {
+///     id: None, // derived from the name
+///     name: "isos".into(),
+///     description: None,
+///     items: vec![dlsim::ItemSpec {
+///         id: None,
+///         name: "alpine".into(),
+///         item_type: Some("iso".into()),
+///         description: None,
+///         content_version: "1".into(),
+///         checksum_algorithm: Some("SHA256".into()),
+///         files: vec![dlsim::FileSpec { name: "alpine.iso".into(), size: 62_914_560 }],
+///         path: None, // synthetic bytes, not a directory
+///     }],
+/// };
+/// let same: dlsim::LibrarySpec = toml::from_str(
+///     "name = 'isos'\n[[items]]\nname = 'alpine'\ntype = 'iso'\nchecksum_algorithm = 'SHA256'\nfiles = [{ name = 'alpine.iso', size = 62914560 }]",
+/// )
+/// .unwrap();
+/// assert_eq!(same.items[0].files[0].size, library.items[0].files[0].size);
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LibrarySpec {

@@ -1,9 +1,11 @@
 //! A fake vCenter for tests, started in one line (the wiremock-rs experience).
 //!
-//! ```no_run
-//! # async fn demo() {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! let fake = dlsim::Dlsim::start().await;
-//! let url = fake.api_url();              // http://127.0.0.1:<port>/api
+//! let url = fake.api_url(); // http://127.0.0.1:<port>/api
+//! assert!(url.starts_with("http://127.0.0.1:"));
 //! fake.clock().advance(std::time::Duration::from_secs(301)); // expire idle sessions
 //! # }
 //! ```
@@ -23,6 +25,25 @@ use crate::server::tls::Certificate;
 use crate::server::{self, AppState, RunningServer, ServerConfig, TlsOptions};
 
 /// A running fake; it stops when dropped.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// // Log in over /api the way any client does (Basic credentials, a JSON string back).
+/// let token: String = reqwest::Client::new()
+///     .post(format!("{}/session", fake.api_url()))
+///     .basic_auth(fake.username(), Some(fake.password()))
+///     .send()
+///     .await
+///     .unwrap()
+///     .json()
+///     .await
+///     .unwrap();
+/// assert_eq!(token.len(), 32);
+/// assert_eq!(fake.journal().len(), 1, "the fake recorded the login");
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Dlsim {
     server: RunningServer,
@@ -33,6 +54,24 @@ pub struct Dlsim {
 }
 
 /// Configures a [`Dlsim`] before it starts.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// let fake = dlsim::Dlsim::builder()
+///     .seed(7)
+///     .idle_timeout(Duration::from_secs(60))
+///     .prepare_timing(dlsim::PrepareTiming {
+///         requested_ms: 100,
+///         preparing_ms: 500,
+///         wait_for_checksum: false,
+///     })
+///     .start()
+///     .await;
+/// assert_eq!(fake.engine().library_ids(), [dlsim::DEMO_LIBRARY_ID]);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct DlsimBuilder {
     config: ServerConfig,

@@ -1,11 +1,12 @@
 //! The `dlsim` command line.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use dlsim::config::FileConfig;
 use dlsim::engine::Clock;
@@ -17,11 +18,35 @@ mod ready_file;
 #[command(
     name = "dlsim",
     version,
-    about = "A fake vCenter and conformance harness for Content Library download sessions"
+    about = "A fake vCenter and conformance harness for Content Library download sessions",
+    after_help = ENV_HELP
 )]
 struct Cli {
+    /// Log format on stderr: text (coloured only on a terminal) or json (one object a line).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text,
+        env = "DLSIM_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// What every command reads from the environment besides its flags' own variables.
+const ENV_HELP: &str = "\
+Environment:
+  DLSIM_LOG     what to log: a tracing filter such as debug, or dlsim=trace [default: dlsim=info]
+  NO_COLOR      set (to anything) to never colour the logs; they are coloured only on a terminal";
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, for CI log collectors.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -39,6 +64,19 @@ enum Command {
         /// Print this scenario's TOML instead of the list.
         name: Option<String>,
     },
+    /// Print a shell completion script, e.g. `dlsim completions bash > ~/.local/share/bash-completion/completions/dlsim`.
+    Completions {
+        /// The shell to complete for.
+        shell: Shell,
+    },
+}
+
+/// The shells `dlsim completions` writes scripts for.
+#[derive(Clone, Copy, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(clap::Args)]
@@ -81,63 +119,77 @@ struct CheckArgs {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = ENV_HELP)]
 struct ServeArgs {
-    /// Address to listen on [default: 127.0.0.1:8080] (port 0 picks a free port).
-    #[arg(long)]
+    /// Address to listen on, HOST:PORT with a host name or an IP address
+    /// [default: 127.0.0.1:8080] (port 0 picks a free port).
+    #[arg(long, value_name = "HOST:PORT", env = "DLSIM_LISTEN", value_parser = parse_listen)]
     listen: Option<SocketAddr>,
-    /// TOML configuration file (users, library, timeouts).
-    #[arg(long)]
+    /// TOML configuration file (users, library, timeouts). Its [[users]] replace the demo users.
+    #[arg(long, value_name = "FILE", env = "DLSIM_CONFIG")]
     config: Option<PathBuf>,
     /// Write one JSON object (base URL, credentials) here once listening.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE", env = "DLSIM_READY_FILE")]
     ready_file: Option<PathBuf>,
     /// Seed for ids and tokens (default: random).
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_SEED")]
     seed: Option<u64>,
-    /// Idle timeout of download sessions, in seconds.
-    #[arg(long)]
+    /// Idle timeout of download sessions, in seconds [default: 300, or the config file's
+    /// idle_timeout_secs].
+    #[arg(long, value_name = "SECS", env = "DLSIM_IDLE_TIMEOUT")]
     idle_timeout: Option<u64>,
     /// Serve a directory as the library: one item per subdirectory, its files as the item's.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "DLSIM_LIBRARY")]
     library: Option<PathBuf>,
     /// Serve HTTPS (API and downloads) with a certificate generated at start.
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_TLS")]
     tls: bool,
     /// PEM certificate chain to serve (implies --tls; needs --key).
-    #[arg(long, requires = "key")]
+    #[arg(long, value_name = "FILE", requires = "key", env = "DLSIM_CERT")]
     cert: Option<PathBuf>,
     /// PEM private key of --cert.
-    #[arg(long, requires = "cert")]
+    #[arg(long, value_name = "FILE", requires = "cert", env = "DLSIM_KEY")]
     key: Option<PathBuf>,
     /// Report SHA-256 thumbprints on download endpoints (as 9.x does) instead of SHA-1.
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_SHA256_THUMBPRINT")]
     sha256_thumbprint: bool,
     /// Also report the PEM certificate (ssl_certificate) on download endpoints.
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_REPORT_CERTIFICATE")]
     report_certificate: bool,
     /// Do not compute checksums: preparing does not read files, no checksum_info is reported.
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_NO_CHECKSUMS")]
     no_checksums: bool,
     /// Break a conformance rule on purpose (rule id; repeatable). For testing checkers.
     #[arg(long, value_name = "RULE", hide = true)]
     violate: Vec<dlsim::faults::Violation>,
     /// Run on a virtual clock that only moves through POST /dlsim/clock (for `dlsim check`).
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_VIRTUAL_CLOCK")]
     virtual_clock: bool,
     /// Load a fault scenario: a shelf name (see `dlsim scenarios`) or a TOML file.
-    #[arg(long, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE", env = "DLSIM_SCENARIO")]
     scenario: Option<String>,
     /// Also stream the journal (one JSON line per request) to this file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "DLSIM_JOURNAL")]
     journal: Option<PathBuf>,
     /// Journal entries kept in memory for GET /dlsim/journal and verification.
-    #[arg(long, value_name = "N", default_value_t = dlsim::journal::DEFAULT_CAP)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = dlsim::journal::DEFAULT_CAP,
+        env = "DLSIM_JOURNAL_CAP"
+    )]
     journal_cap: usize,
     /// Exit non-zero when the client under test broke an expectation (report on stop).
-    #[arg(long)]
+    #[arg(long, env = "DLSIM_VERIFY")]
     verify: bool,
-    /// Close a connection that sends no whole request head for this long [default: 30].
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    /// Close a connection that sends no whole request head for this long [default: 30, or the
+    /// config file's header_timeout_secs].
+    #[arg(
+        long,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..),
+        env = "DLSIM_HEADER_TIMEOUT"
+    )]
     header_timeout: Option<u64>,
     /// Require this token (header dlsim-control-token) on every /dlsim/ call; without it the
     /// control plane answers loopback peers only.
@@ -190,14 +242,8 @@ struct DownloadArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DLSIM_LOG")
-                .unwrap_or_else(|_| "dlsim=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    init_logs(cli.log_format);
     dlsim::install_crypto();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -209,6 +255,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Scenarios { name } => scenarios(name.as_deref()),
+        Command::Completions { shell } => {
+            completions(shell);
+            Ok(())
+        }
         Command::Download(args) => runtime.block_on(download(args)),
         Command::Check(args) => {
             return match runtime.block_on(check(args)) {
@@ -230,6 +280,58 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs to stderr, filtered by DLSIM_LOG; colour only on a terminal and never with NO_COLOR set.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DLSIM_LOG")
+        .unwrap_or_else(|_| "dlsim=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            builder
+                .with_ansi(std::io::stderr().is_terminal() && !no_color)
+                .init()
+        }
+    }
+}
+
+fn completions(shell: Shell) {
+    use clap_complete::Shell as S;
+    let shell = match shell {
+        Shell::Bash => S::Bash,
+        Shell::Zsh => S::Zsh,
+        Shell::Fish => S::Fish,
+    };
+    clap_complete::generate(shell, &mut Cli::command(), "dlsim", &mut std::io::stdout());
+}
+
+/// `--listen`: HOST:PORT, the host a name (resolved, the first address wins) or an IP address.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    if text
+        .rsplit_once(':')
+        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err("expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080".into());
+    }
+    let mut addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {text}: {e}"))?
+        .collect();
+    // localhost may resolve to ::1 first; prefer IPv4 so the banner's URL works everywhere.
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
+}
+
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut config = ServerConfig {
         clock: Clock::real(),
@@ -237,9 +339,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let drawn = rand_seed();
     config.engine.seed = drawn;
+    let mut own_users = false;
     if let Some(path) = &args.config {
         FileConfig::load(path)
-            .and_then(|fc| fc.apply(&mut config))
+            .and_then(|fc| {
+                own_users = !fc.users.is_empty();
+                fc.apply(&mut config)
+            })
             .map_err(|e| e.to_string())?;
     }
     // Flags win over the file.
@@ -313,6 +419,14 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .first()
         .map(|u| (u.name.clone(), u.password.clone()))
         .ok_or("the configuration has no users")?;
+    let users_note = if own_users {
+        format!(
+            "{} user(s) of the config file (its [[users]] replace the demo users)",
+            config.engine.users.len()
+        )
+    } else {
+        "the demo users (define [[users]] in --config to replace them)".to_string()
+    };
     let control_token = config.control_token.is_some();
     let control_note = if control_token {
         "dlsim-control-token header required"
@@ -338,7 +452,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     eprintln!(
-        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/ ({control_note})\n  login:    {user} / {password}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
+        "dlsim listening on {base}\n  /api:     {base}/api\n  /rest:    {base}/rest\n  control:  {base}/dlsim/ ({control_note})\n  login:    {user} / {password}, one of {users_note}\n  library:  {} item(s) in {} librar(y/ies){scenario_note}\n  stop:     Ctrl-C",
         engine
             .library_ids()
             .iter()
@@ -394,7 +508,6 @@ fn scenarios(name: Option<&str>) -> Result<(), String> {
 
 async fn download(args: DownloadArgs) -> Result<(), String> {
     use dlsim::client::{self, DownloadOptions, TlsPolicy};
-    use std::io::IsTerminal;
     let mut opts = DownloadOptions::new(&args.base_url, &args.user, &args.password, &args.item);
     opts.output_dir = args.output;
     opts.form = client::Form::from_name(&args.form).ok_or("--form must be api, rest or jsonrpc")?;

@@ -34,6 +34,7 @@
 pub mod api;
 mod error;
 pub mod forms;
+#[cfg(feature = "cli")]
 pub mod progress;
 pub mod tls;
 

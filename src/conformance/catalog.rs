@@ -26,8 +26,10 @@ impl std::fmt::Display for Level {
 pub struct Rule {
     pub id: String,
     pub title: String,
-    #[serde(rename = "ref")]
-    pub reference: String,
+    /// The section of docs/contract.md that states the rule (`docs/contract.md#anchor`).
+    pub doc: String,
+    /// VMware's API reference page(s) for the operation the rule is about.
+    pub api: Vec<String>,
     pub level: Level,
     pub forms: Vec<String>,
     #[serde(default)]
@@ -76,7 +78,8 @@ mod tests {
                 "{}",
                 r.id
             );
-            assert!(!r.reference.is_empty() && !r.title.is_empty(), "{}", r.id);
+            assert!(r.doc.starts_with("docs/contract.md#"), "{}", r.id);
+            assert!(!r.api.is_empty() && !r.title.is_empty(), "{}", r.id);
         }
     }
 

@@ -102,6 +102,9 @@ pub struct RuleResult {
     pub outcome: Outcome,
     /// How many times the rule was checked.
     pub checks: u32,
+    /// The time spent on this rule in this form: every verdict on it counts the time since the
+    /// run's previous verdict (so the rules' times add up to the run's, discovery aside).
+    pub seconds: f64,
     pub failures: Vec<Failure>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
@@ -169,15 +172,27 @@ impl Report {
 #[derive(Debug, Default)]
 pub(crate) struct Checker {
     acc: BTreeMap<(String, Form), (u32, Vec<Failure>)>,
+    time: BTreeMap<(String, Form), Duration>,
+    last: Option<Instant>,
     skips: BTreeMap<(String, Form), String>,
     missed: BTreeMap<(String, Form), String>,
 }
 
 impl Checker {
+    /// Count the time since the previous verdict to `rule` in `form`.
+    fn lap(&mut self, rule: &str, form: Form) {
+        let now = Instant::now();
+        if let Some(last) = self.last {
+            *self.time.entry((rule.to_string(), form)).or_default() += now - last;
+        }
+        self.last = Some(now);
+    }
     pub fn pass(&mut self, rule: &str, form: Form) {
+        self.lap(rule, form);
         self.acc.entry((rule.to_string(), form)).or_default().0 += 1;
     }
     pub fn fail(&mut self, rule: &str, form: Form, message: String, evidence: Option<Evidence>) {
+        self.lap(rule, form);
         let e = self.acc.entry((rule.to_string(), form)).or_default();
         e.0 += 1;
         if e.1.len() < 5 {
@@ -206,6 +221,7 @@ impl Checker {
                 }
                 let key = (rule.id.clone(), *form);
                 let (checks, mut failures) = self.acc.remove(&key).unwrap_or_default();
+                let seconds = self.time.remove(&key).unwrap_or_default().as_secs_f64();
                 let missed = self.missed.remove(&key);
                 let skip = self.skips.remove(&key);
                 let (outcome, skip_reason) = if !failures.is_empty() {
@@ -227,6 +243,7 @@ impl Checker {
                     form: *form,
                     outcome,
                     checks,
+                    seconds,
                     failures,
                     skip_reason,
                 });

@@ -62,7 +62,12 @@ pub fn text(r: &Report, strict: bool) -> String {
             }
         }
         if matches!(res.outcome, Outcome::Fail | Outcome::NotReached) {
-            let _ = writeln!(out, "       ({})", res.rule.reference);
+            let _ = writeln!(
+                out,
+                "       (see {}; VMware: {})",
+                res.rule.doc,
+                res.rule.api.join(" ")
+            );
         }
     }
     let _ = writeln!(out);
@@ -107,115 +112,106 @@ pub fn json(r: &Report, strict: bool) -> String {
     format!("{v:#}\n")
 }
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => o.push(' '),
-            c => o.push(c),
+/// A rule's failures as text: each message, with the request sent and the answer received
+/// when there is one (the offending exchange).
+fn exchanges(c: &RuleResult) -> String {
+    let mut d = String::new();
+    for f in &c.failures {
+        let _ = writeln!(d, "{}", f.message);
+        if let Some(e) = &f.evidence {
+            let _ = writeln!(d, "  request: {}", e.request);
+            if let Some(b) = &e.request_body {
+                let _ = writeln!(d, "  sent:    {b}");
+            }
+            let _ = writeln!(d, "  answer:  HTTP {} {}", e.status, e.response_body);
         }
     }
-    o
+    d
 }
 
-/// JUnit XML. A failed SHOULD rule is a failure only with `strict`; otherwise it is reported
-/// as skipped with the failure in its message, so CI shows it without failing the build. A
-/// rule not reached is always a failure.
+/// JUnit XML (written by quick-junit): one suite per form, one test case per rule with the time
+/// spent on it and, when it failed, the offending exchanges in `system-out`. A failed SHOULD
+/// rule is a failure only with `strict`; otherwise it is reported as skipped with the failure
+/// in its message, so CI shows it without failing the build. A rule not reached is always a
+/// failure.
 pub fn junit(r: &Report, strict: bool) -> String {
+    use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+    use std::time::Duration;
     let counted_fail = |x: &RuleResult| match x.outcome {
         Outcome::NotReached => true,
         Outcome::Fail => strict || x.rule.level == super::Level::Must,
         Outcome::Pass | Outcome::Skip => false,
     };
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let fails = r.results.iter().filter(|x| counted_fail(x)).count();
-    let skips = r
-        .results
-        .iter()
-        .filter(|x| x.outcome != Outcome::Pass && !counted_fail(x))
-        .count();
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"dlsim check\" tests=\"{}\" failures=\"{fails}\" skipped=\"{skips}\" time=\"{:.3}\">",
-        r.results.len(),
-        r.seconds
-    );
+    let mut report = quick_junit::Report::new("dlsim check");
+    report.set_time(Duration::from_secs_f64(r.seconds));
     for form in &r.forms {
-        let cases: Vec<&RuleResult> = r.results.iter().filter(|x| x.form == *form).collect();
-        let f = cases.iter().filter(|x| counted_fail(x)).count();
-        let s = cases
-            .iter()
-            .filter(|x| x.outcome != Outcome::Pass && !counted_fail(x))
-            .count();
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{f}\" errors=\"0\" skipped=\"{s}\">",
-            esc(&format!("{} {}", r.target, form.name())),
-            cases.len()
-        );
-        for c in cases {
-            let _ = write!(
-                out,
-                "    <testcase classname=\"dlsim.check.{}\" name=\"{}\"",
-                form.name(),
-                esc(&format!(
-                    "{} [{}] {}",
-                    c.rule.id, c.rule.level, c.rule.title
-                ))
-            );
-            let details = || {
-                let mut d = String::new();
-                for f in &c.failures {
-                    let _ = writeln!(d, "{}", f.message);
-                    if let Some(e) = &f.evidence {
-                        let _ = writeln!(d, "request: {}", e.request);
-                        if let Some(b) = &e.request_body {
-                            let _ = writeln!(d, "sent: {b}");
-                        }
-                        let _ = writeln!(d, "answer: HTTP {} {}", e.status, e.response_body);
-                    }
-                }
-                let _ = writeln!(d, "contract: {}", c.rule.reference);
-                d
-            };
-            match c.outcome {
-                Outcome::Pass => out.push_str("/>\n"),
+        let mut suite = TestSuite::new(format!("{} {}", r.target, form.name()));
+        let mut total = Duration::ZERO;
+        for c in r.results.iter().filter(|x| x.form == *form) {
+            let first = c.failures.first().map(|f| f.message.as_str()).unwrap_or("");
+            let status = match c.outcome {
+                Outcome::Pass => TestCaseStatus::success(),
                 Outcome::Fail | Outcome::NotReached if counted_fail(c) => {
-                    let first = c.failures.first().map(|f| f.message.as_str()).unwrap_or("");
-                    let _ = write!(
-                        out,
-                        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>\n",
-                        esc(first),
-                        c.rule.level,
-                        esc(&details())
-                    );
+                    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    s.set_message(first)
+                        .set_type(c.rule.level.to_string())
+                        .set_description(format!(
+                            "{} of {} check(s) failed; see {} and {}",
+                            c.failures.len(),
+                            c.checks.max(1),
+                            c.rule.doc,
+                            c.rule.api.join(" ")
+                        ));
+                    s
                 }
                 Outcome::Fail | Outcome::NotReached => {
-                    let first = c.failures.first().map(|f| f.message.as_str()).unwrap_or("");
-                    let _ = write!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                        esc(&format!(
-                            "SHOULD rule failed (not counted without --strict): {first}"
-                        ))
-                    );
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!(
+                        "SHOULD rule failed (not counted without --strict): {first}"
+                    ));
+                    s
                 }
                 Outcome::Skip => {
-                    let _ = write!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                        esc(c.skip_reason.as_deref().unwrap_or(""))
-                    );
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(c.skip_reason.as_deref().unwrap_or(""));
+                    s
                 }
+            };
+            let mut case = TestCase::new(
+                format!("{} [{}] {}", c.rule.id, c.rule.level, c.rule.title),
+                status,
+            );
+            let time = Duration::from_secs_f64(c.seconds);
+            total += time;
+            // No `assertions` count: junit-10.xsd has no such attribute.
+            case.set_classname(format!("dlsim.check.{}", form.name()))
+                .set_time(time);
+            if !c.failures.is_empty() {
+                case.set_system_out_lossy(exchanges(c));
+            }
+            suite.add_test_case(case);
+        }
+        suite.set_time(total);
+        report.add_test_suite(suite);
+    }
+    let xml = report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- cannot write the JUnit report: {e} -->\n"));
+    without_root_skipped(xml)
+}
+
+/// The document without the `skipped` count quick-junit puts on `<testsuites>`: the Jenkins
+/// JUnit schema (junit-10.xsd) allows it on `<testsuite>` only, where each suite keeps its own.
+fn without_root_skipped(mut xml: String) -> String {
+    if let Some(open) = xml.find("<testsuites ") {
+        let close = xml[open..].find('>').map_or(xml.len(), |i| open + i);
+        if let Some(at) = xml[open..close].find(" skipped=\"") {
+            let start = open + at;
+            let value_end = xml[start + 10..close].find('"').map(|i| start + 10 + i + 1);
+            if let Some(end) = value_end {
+                xml.replace_range(start..end, "");
             }
         }
-        out.push_str("  </testsuite>\n");
     }
-    out.push_str("</testsuites>\n");
-    out
+    xml
 }

@@ -10,6 +10,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::model::Timestamp;
 
 /// A shared clock handle; clones see the same time.
+///
+/// ```
+/// use std::time::Duration;
+/// let clock = dlsim::Clock::virtual_at(dlsim::Timestamp(0));
+/// let seen_by_the_server = clock.clone();
+/// assert!(clock.advance(Duration::from_secs(301)));
+/// assert_eq!(seen_by_the_server.now().millis(), 301_000);
+/// ```
 #[derive(Clone, Debug)]
 pub struct Clock(Arc<Source>);
 

@@ -346,7 +346,8 @@ pub fn demo_library() -> Vec<LibrarySpec> {
                 source: ItemSource::Synthetic,
                 files: vec![
                     file("photon-5.ovf", 9_412),
-                    file("photon-5.mf", 236),
+                    // Exactly the length of its two `SHA256(name)= hex` lines.
+                    file("photon-5.mf", 181),
                     file("photon-5-disk1.vmdk", 1_073_741_824),
                 ],
             },

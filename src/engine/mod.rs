@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 use crate::faults::{Faults, Violation, What};
 use crate::model::{
@@ -776,6 +776,11 @@ impl Engine {
             target,
             size: f.size,
             source: item.source.clone(),
+            item_files: item
+                .files
+                .iter()
+                .map(|i| (i.name.clone(), i.size))
+                .collect(),
             content_seed: self.config.content_seed,
             algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
             transfer: f.transfer.clone(),
@@ -968,6 +973,9 @@ pub struct Download {
     pub target: Option<String>,
     pub size: u64,
     pub source: ItemSource,
+    /// Every file of the item with its size, in catalogue order (a synthetic item's OVF
+    /// descriptor and manifest are made from them).
+    pub item_files: Vec<(String, u64)>,
     pub content_seed: u64,
     /// The algorithm `checksum_info` reports (the item's, else SHA1).
     pub algorithm: ChecksumAlgorithm,

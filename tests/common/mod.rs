@@ -167,8 +167,8 @@ impl Api {
 }
 
 pub const DS: &str = "/content/library/item/download-session";
-pub const OVF_ITEM: &str = dlsim::engine::library::DEMO_OVF_ITEM_ID;
-pub const ISO_ITEM: &str = dlsim::engine::library::DEMO_ISO_ITEM_ID;
+pub const OVF_ITEM: &str = dlsim::DEMO_OVF_ITEM_ID;
+pub const ISO_ITEM: &str = dlsim::DEMO_ISO_ITEM_ID;
 pub mod forms;
 pub mod serve;
 pub mod tls;
