@@ -28,6 +28,7 @@ pub const SECTIONS: &[&str] = &[
     "machine",
     "api",
     "api_baseline",
+    "api_alternating",
     "cold_start",
     "downloads",
     "download_baseline",
@@ -424,6 +425,9 @@ impl Requests {
     }
 }
 
+/// A server to load in alternating rounds: its name, address, unit of work and pid.
+type Variant = (String, Target, Arc<dyn Unit>, Option<u32>);
+
 /// An answer is a success: 2xx, and over JSON-RPC no vAPI error in the result.
 fn judge(a: &Answer, rpc: bool) -> Result<(), String> {
     let err = a.status / 100 != 2
@@ -650,6 +654,61 @@ async fn api(run: &mut Run) -> Result<(), String> {
     run.out.insert("api".into(), Value::Array(rows));
     run.out
         .insert("api_baseline".into(), Value::Array(base_rows));
+
+    // The targets' comparison again, in alternating rounds so that drift in the machine's
+    // speed hits every server alike: the ratios are taken from these medians.
+    let conns = run.opts.mid_connections();
+    let (rounds, shape) = if run.opts.smoke {
+        (1, run.opts.shape(conns))
+    } else {
+        let mut shape = run.opts.shape(conns);
+        shape.duration = Duration::from_secs(1);
+        shape.warmup = Duration::from_millis(100);
+        (5, shape)
+    };
+    println!("get-session at {conns} connections, {rounds} alternating round(s)");
+    let mut variants: Vec<Variant> = vec![(
+        "bare hyper".into(),
+        bare_target.clone(),
+        Arc::new(Fixed {
+            req: get.clone(),
+            rpc: false,
+        }),
+        None,
+    )];
+    for form in Form::ALL {
+        let r = Requests::new(form, &server.target.host, &token);
+        variants.push((
+            form.name().into(),
+            server.target.clone(),
+            unit(Op::GetSession, &r, &session),
+            Some(server.pid()),
+        ));
+    }
+    let mut rates = vec![vec![]; variants.len()];
+    let mut p99s = vec![vec![]; variants.len()];
+    for _ in 0..rounds {
+        for (i, (name, target, u, pid)) in variants.iter().enumerate() {
+            let (s, cpu) = measure(target, u.clone(), shape, *pid).await;
+            row(name, conns, &s, cpu);
+            if s.errors > 0 {
+                return Err(format!("{name}: {:?}", s.first_error));
+            }
+            rates[i].push(s.per_second());
+            p99s[i].push(s.p99_ms());
+        }
+    }
+    let alternating: Vec<Value> = variants
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ..))| {
+            json!({"server": name, "connections": conns, "per_second": rates[i],
+                   "p99_ms": p99s[i], "median_per_second": median(&rates[i]),
+                   "median_p99_ms": median(&p99s[i])})
+        })
+        .collect();
+    run.out
+        .insert("api_alternating".into(), Value::Array(alternating));
     Ok(())
 }
 
@@ -1111,25 +1170,53 @@ fn ratios(run: &mut Run) {
             _ => Value::Null,
         }
     };
+    let alt = |server: &str| -> Option<&Value> {
+        run.out
+            .get("api_alternating")?
+            .as_array()?
+            .iter()
+            .find(|r| r["server"] == server)
+    };
     let mut r = Map::new();
     let mid = run.opts.mid_connections();
     for form in Form::ALL {
         r.insert(
             format!(
-                "{} get-session vs bare hyper, req/s, {mid} conn",
+                "{} get-session vs bare hyper, req/s, {mid} conn, alternating",
                 form.name()
             ),
-            div(
-                get(form.name(), "get-session", mid),
-                base(mid),
-                "per_second",
-            ),
+            div(alt(form.name()), alt("bare hyper"), "median_per_second"),
         );
         r.insert(
-            format!("{} get-session vs bare hyper, p99, {mid} conn", form.name()),
-            div(get(form.name(), "get-session", mid), base(mid), "p99_ms"),
+            format!(
+                "{} get-session vs bare hyper, p99, {mid} conn, alternating",
+                form.name()
+            ),
+            div(alt(form.name()), alt("bare hyper"), "median_p99_ms"),
         );
     }
+    for form in [Form::Rest, Form::JsonRpc] {
+        r.insert(
+            format!(
+                "{} vs /api get-session, req/s, {mid} conn, alternating",
+                form.name()
+            ),
+            div(alt(form.name()), alt("/api"), "median_per_second"),
+        );
+    }
+    let largest = *run.opts.connections().last().unwrap_or(&1);
+    r.insert(
+        format!("/api get-session at {largest} vs {mid} conn, req/s"),
+        div(
+            get("/api", "get-session", largest),
+            get("/api", "get-session", mid),
+            "per_second",
+        ),
+    );
+    r.insert(
+        format!("bare hyper at {largest} vs {mid} conn, req/s"),
+        div(base(largest), base(mid), "per_second"),
+    );
     for form in [Form::Rest, Form::JsonRpc] {
         for op in Op::ALL {
             r.insert(
@@ -1154,6 +1241,22 @@ fn ratios(run: &mut Run) {
         r.insert(
             "directory file over HTTP vs bare sendfile".into(),
             div(find("http", "directory", "off"), sf, "median_gb_per_s"),
+        );
+        r.insert(
+            "directory file vs synthetic file over HTTP".into(),
+            div(
+                find("http", "directory", "off"),
+                find("http", "synthetic", "off"),
+                "median_gb_per_s",
+            ),
+        );
+        r.insert(
+            "directory file vs synthetic file over HTTP".into(),
+            div(
+                find("http", "directory", "off"),
+                find("http", "synthetic", "off"),
+                "median_gb_per_s",
+            ),
         );
         r.insert(
             "synthetic file over HTTP vs bare sendfile".into(),
@@ -1195,8 +1298,8 @@ fn ratios(run: &mut Run) {
     println!("Ratios (this run)");
     for (k, v) in &r {
         match v.as_f64() {
-            Some(x) => println!("  {k:<58} {x:>6.3}"),
-            None => println!("  {k:<58}      -"),
+            Some(x) => println!("  {k:<64} {x:>7.3}"),
+            None => println!("  {k:<64}       -"),
         }
     }
     run.out.insert("ratios".into(), Value::Object(r));
