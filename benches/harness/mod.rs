@@ -130,9 +130,14 @@ fn ready_path(dir: &Path) -> PathBuf {
 /// Start `dlsim serve --listen 127.0.0.1:0 --seed 1 ARGS` and wait (at most 30 s, polling every
 /// 0.2 ms) for its ready file. Returns the server and the time from spawn to ready.
 pub fn start(dir: &Path, args: &[&str]) -> Result<(Server, Duration), String> {
+    start_bin(dlsim_bin(), dir, args)
+}
+
+/// [`start`] with another `dlsim` binary.
+pub fn start_bin(bin: &str, dir: &Path, args: &[&str]) -> Result<(Server, Duration), String> {
     let ready = ready_path(dir);
     let t = Instant::now();
-    let mut child = Command::new(dlsim_bin())
+    let mut child = Command::new(bin)
         .args(["serve", "--listen", "127.0.0.1:0", "--seed", "1"])
         .args(args)
         .arg("--ready-file")
@@ -872,7 +877,25 @@ async fn downloads(run: &mut Run) -> Result<(), String> {
                 }
                 let (server, _) = start(&dir, &args)?;
                 let (uri, prep) = prepare_file(&server, "disk.vmdk").await?;
-                servers.push((server, uri, prep, checksums, vec![]));
+                servers.push((
+                    server,
+                    uri,
+                    prep,
+                    if checksums { "SHA1" } else { "off" },
+                    vec![],
+                ));
+            }
+            // DLSIM_BENCH_BEFORE=<an older dlsim binary>: its server joins the alternation of
+            // plain HTTP without checksums, to measure a change before and after in one run.
+            if let (false, Ok(before)) = (tls, std::env::var("DLSIM_BENCH_BEFORE")) {
+                let mut args = match source {
+                    "synthetic" => vec!["--config", config.as_str()],
+                    _ => vec!["--library", libdir.as_str()],
+                };
+                args.push("--no-checksums");
+                let (server, _) = start_bin(&before, &dir, &args)?;
+                let (uri, prep) = prepare_file(&server, "disk.vmdk").await?;
+                servers.push((server, uri, prep, "off, before", vec![]));
             }
             let with_baseline = !tls && source == "directory";
             let mut base = vec![];
@@ -891,7 +914,7 @@ async fn downloads(run: &mut Run) -> Result<(), String> {
             }
             for (server, _, prep, checksums, speeds) in &servers {
                 let rss = proc_kib(server.pid(), "VmHWM:");
-                let sums = if *checksums { "SHA1" } else { "off" };
+                let sums = *checksums;
                 println!(
                     "  {scheme:<5} {source:<9} checksums {sums:<4} prepare {prep:>6.2} s  {:>6.2} GB/s (median of {speeds:.2?})  server peak RSS {:>6.1} MiB",
                     median(speeds),
@@ -1262,6 +1285,18 @@ fn ratios(run: &mut Run) {
             "synthetic file over HTTP vs bare sendfile".into(),
             div(find("http", "synthetic", "off"), sf, "median_gb_per_s"),
         );
+        for source in ["synthetic", "directory"] {
+            if find("http", source, "off, before").is_some() {
+                r.insert(
+                    format!("{source} file over HTTP, this build vs DLSIM_BENCH_BEFORE"),
+                    div(
+                        find("http", source, "off"),
+                        find("http", source, "off, before"),
+                        "median_gb_per_s",
+                    ),
+                );
+            }
+        }
         for scheme in ["http", "https"] {
             for source in ["synthetic", "directory"] {
                 r.insert(
