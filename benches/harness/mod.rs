@@ -980,56 +980,72 @@ async fn scaling(run: &mut Run) -> Result<(), String> {
     };
     let conns = run.opts.mid_connections();
     println!("Scaling with live sessions (get-session over /api at {conns} connections)");
-    let (server, _) = start(run.dir.path(), &["--no-checksums"])?;
-    let token = login(&server).await?;
-    let session = create_session(&server, &token).await?;
-    let r = Requests::new(Form::Api, &server.target.host, &token);
-    let creator: Arc<dyn Unit> = Arc::new(Cycle {
-        r: r.clone(),
-        create: r.create(),
-        keep: true,
-    });
-    let mut live = 1u64;
     let mut rows = vec![];
-    for &level in levels {
-        let need = level.saturating_sub(live);
-        let mut rate = None;
-        if need > 0 {
-            let c = (conns as u64).min(need);
-            let per_conn = need.div_ceil(c);
-            let shape = Shape {
-                connections: c as usize,
-                duration: Duration::from_secs(120),
-                max_units_per_conn: per_conn,
-                warmup: Duration::ZERO,
-            };
-            let s = load::drive(&server.target, creator.clone(), shape).await;
-            if s.errors > 0 {
-                return Err(format!("creating sessions: {:?}", s.first_error));
-            }
-            live += s.units;
-            rate = Some(s.per_second());
-        }
-        let rss_idle = proc_kib(server.pid(), "VmRSS:");
-        let (s, cpu) = measure(
-            &server.target,
-            unit(Op::GetSession, &r, &session),
-            run.opts.shape(conns),
-            Some(server.pid()),
-        )
-        .await;
-        row(&format!("{live} live sessions"), conns, &s, cpu);
+    for journal in [true, false] {
+        let args: &[&str] = if journal {
+            &["--no-checksums"]
+        } else {
+            &["--no-checksums", "--journal-cap", "0"]
+        };
         println!(
-            "    RSS {:.1} MiB; created at {}",
-            rss_idle as f64 / 1024.0,
-            rate.map(|r| format!("{r:.0}/s")).unwrap_or("-".into())
+            "  journal {}",
+            if journal {
+                "on (default)"
+            } else {
+                "off (--journal-cap 0)"
+            }
         );
-        let mut j = stats_json(&s, cpu);
-        j["level"] = json!(level);
-        j["live_sessions"] = json!(live);
-        j["rss_kib"] = json!(rss_idle);
-        j["creation_per_second"] = json!(rate);
-        rows.push(j);
+        let (server, _) = start(run.dir.path(), args)?;
+        let token = login(&server).await?;
+        let session = create_session(&server, &token).await?;
+        let r = Requests::new(Form::Api, &server.target.host, &token);
+        let creator: Arc<dyn Unit> = Arc::new(Cycle {
+            r: r.clone(),
+            create: r.create(),
+            keep: true,
+        });
+        let mut live = 1u64;
+        for &level in levels {
+            let need = level.saturating_sub(live);
+            let mut rate = None;
+            if need > 0 {
+                let c = (conns as u64).min(need);
+                let per_conn = need.div_ceil(c);
+                let shape = Shape {
+                    connections: c as usize,
+                    duration: Duration::from_secs(120),
+                    max_units_per_conn: per_conn,
+                    warmup: Duration::ZERO,
+                };
+                let s = load::drive(&server.target, creator.clone(), shape).await;
+                if s.errors > 0 {
+                    return Err(format!("creating sessions: {:?}", s.first_error));
+                }
+                live += s.units;
+                rate = Some(s.per_second());
+            }
+            let rss_idle = proc_kib(server.pid(), "VmRSS:");
+            let (s, cpu) = measure(
+                &server.target,
+                unit(Op::GetSession, &r, &session),
+                run.opts.shape(conns),
+                Some(server.pid()),
+            )
+            .await;
+            row(&format!("{live} live sessions"), conns, &s, cpu);
+            println!(
+                "    RSS {:.1} MiB; created at {}",
+                rss_idle as f64 / 1024.0,
+                rate.map(|r| format!("{r:.0}/s")).unwrap_or("-".into())
+            );
+            let mut j = stats_json(&s, cpu);
+            j["level"] = json!(level);
+            j["journal"] = json!(journal);
+            j["live_sessions"] = json!(live);
+            j["rss_kib"] = json!(rss_idle);
+            j["creation_per_second"] = json!(rate);
+            rows.push(j);
+        }
     }
     run.out.insert("scaling".into(), Value::Array(rows));
     Ok(())
@@ -1311,13 +1327,19 @@ fn ratios(run: &mut Run) {
         }
     }
     if let Some(s) = run.out.get("scaling").and_then(Value::as_array) {
+        let s: Vec<&Value> = s.iter().filter(|r| r["journal"] == true).collect();
+        let s = &s;
         r.insert(
             "CPU per get-session, most vs fewest live sessions".into(),
-            div(s.last(), s.first(), "server_cpu_us_per_unit"),
+            div(
+                s.last().copied(),
+                s.first().copied(),
+                "server_cpu_us_per_unit",
+            ),
         );
         r.insert(
             "get-session req/s, most vs fewest live sessions".into(),
-            div(s.last(), s.first(), "per_second"),
+            div(s.last().copied(), s.first().copied(), "per_second"),
         );
     }
     if let Some(j) = run.out.get("journal_and_faults").and_then(Value::as_array) {
