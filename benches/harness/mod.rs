@@ -692,6 +692,7 @@ async fn api(run: &mut Run) -> Result<(), String> {
     }
     let mut rates = vec![vec![]; variants.len()];
     let mut p99s = vec![vec![]; variants.len()];
+    let mut cpus = vec![vec![]; variants.len()];
     for _ in 0..rounds {
         for (i, (name, target, u, pid)) in variants.iter().enumerate() {
             let (s, cpu) = measure(target, u.clone(), shape, *pid).await;
@@ -701,6 +702,7 @@ async fn api(run: &mut Run) -> Result<(), String> {
             }
             rates[i].push(s.per_second());
             p99s[i].push(s.p99_ms());
+            cpus[i].extend(cpu);
         }
     }
     let alternating: Vec<Value> = variants
@@ -709,7 +711,8 @@ async fn api(run: &mut Run) -> Result<(), String> {
         .map(|(i, (name, ..))| {
             json!({"server": name, "connections": conns, "per_second": rates[i],
                    "p99_ms": p99s[i], "median_per_second": median(&rates[i]),
-                   "median_p99_ms": median(&p99s[i])})
+                   "median_p99_ms": median(&p99s[i]), "server_cpu_us_per_unit": cpus[i],
+                   "median_server_cpu_us_per_unit": (!cpus[i].is_empty()).then(|| median(&cpus[i]))})
         })
         .collect();
     run.out
@@ -838,7 +841,7 @@ async fn downloads(run: &mut Run) -> Result<(), String> {
     let (size, rss_size, rounds) = if run.opts.smoke {
         (8u64 << 20, 16u64 << 20, 1)
     } else {
-        (1u64 << 30, 4u64 << 30, 3)
+        (1u64 << 30, 4u64 << 30, 5)
     };
     println!(
         "Downloads of a {} MiB file over loopback, {rounds} round(s), downloads alternating between servers",
@@ -883,6 +886,7 @@ async fn downloads(run: &mut Run) -> Result<(), String> {
                     prep,
                     if checksums { "SHA1" } else { "off" },
                     vec![],
+                    vec![],
                 ));
             }
             // DLSIM_BENCH_BEFORE=<an older dlsim binary>: its server joins the alternation of
@@ -895,34 +899,38 @@ async fn downloads(run: &mut Run) -> Result<(), String> {
                 args.push("--no-checksums");
                 let (server, _) = start_bin(&before, &dir, &args)?;
                 let (uri, prep) = prepare_file(&server, "disk.vmdk").await?;
-                servers.push((server, uri, prep, "off, before", vec![]));
+                servers.push((server, uri, prep, "off, before", vec![], vec![]));
             }
             let with_baseline = !tls && source == "directory";
             let mut base = vec![];
             for _ in 0..rounds {
-                for (_, uri, _, _, speeds) in servers.iter_mut() {
+                for (server, uri, _, _, speeds, cpus) in servers.iter_mut() {
+                    let cpu = cpu_time(server.pid());
                     let (n, secs) = load::download(uri).await?;
                     if n != size {
                         return Err(format!("downloaded {n} of {size} bytes"));
                     }
                     speeds.push(n as f64 / secs / 1e9);
+                    cpus.push((cpu_time(server.pid()) - cpu).as_secs_f64() / (n as f64 / 1e9));
                 }
                 if with_baseline {
                     let (n, secs) = load::download(&sendfile_uri).await?;
                     base.push(n as f64 / secs / 1e9);
                 }
             }
-            for (server, _, prep, checksums, speeds) in &servers {
+            for (server, _, prep, checksums, speeds, cpus) in &servers {
                 let rss = proc_kib(server.pid(), "VmHWM:");
                 let sums = *checksums;
                 println!(
-                    "  {scheme:<5} {source:<9} checksums {sums:<4} prepare {prep:>6.2} s  {:>6.2} GB/s (median of {speeds:.2?})  server peak RSS {:>6.1} MiB",
+                    "  {scheme:<5} {source:<9} checksums {sums:<11} prepare {prep:>5.2} s {:>6.2} GB/s (median of {speeds:.2?}) server CPU {:>5.3} s/GB, peak RSS {:>5.1} MiB",
                     median(speeds),
+                    median(cpus),
                     rss as f64 / 1024.0
                 );
                 rows.push(json!({
                     "scheme": scheme, "source": source, "checksums": sums, "bytes": size,
                     "prepare_seconds": prep, "gb_per_s": speeds, "median_gb_per_s": median(speeds),
+                    "server_cpu_s_per_gb": cpus, "median_server_cpu_s_per_gb": median(cpus),
                     "server_peak_rss_kib": rss,
                 }));
             }
@@ -1242,6 +1250,17 @@ fn ratios(run: &mut Run) {
             ),
             div(alt(form.name()), alt("/api"), "median_per_second"),
         );
+        r.insert(
+            format!(
+                "{} vs /api get-session, server CPU per request, alternating",
+                form.name()
+            ),
+            div(
+                alt(form.name()),
+                alt("/api"),
+                "median_server_cpu_us_per_unit",
+            ),
+        );
     }
     let largest = *run.opts.connections().last().unwrap_or(&1);
     r.insert(
@@ -1282,11 +1301,11 @@ fn ratios(run: &mut Run) {
             div(find("http", "directory", "off"), sf, "median_gb_per_s"),
         );
         r.insert(
-            "directory file vs synthetic file over HTTP".into(),
+            "directory file vs synthetic file over HTTP, server CPU per GB".into(),
             div(
                 find("http", "directory", "off"),
                 find("http", "synthetic", "off"),
-                "median_gb_per_s",
+                "median_server_cpu_s_per_gb",
             ),
         );
         r.insert(
@@ -1309,6 +1328,14 @@ fn ratios(run: &mut Run) {
                         find("http", source, "off"),
                         find("http", source, "off, before"),
                         "median_gb_per_s",
+                    ),
+                );
+                r.insert(
+                    format!("{source} file over HTTP, server CPU per GB, this build vs before"),
+                    div(
+                        find("http", source, "off"),
+                        find("http", source, "off, before"),
+                        "median_server_cpu_s_per_gb",
                     ),
                 );
             }
