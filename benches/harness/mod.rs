@@ -538,15 +538,24 @@ async fn measure(
     shape: Shape,
     pid: Option<u32>,
 ) -> (Stats, Option<f64>) {
+    // The warm-up first, so the CPU time read around the measured part is its own.
+    if !shape.warmup.is_zero() {
+        let warm = Shape {
+            duration: shape.warmup,
+            warmup: Duration::ZERO,
+            ..shape
+        };
+        load::drive(t, u.clone(), warm).await;
+    }
+    let measured = Shape {
+        warmup: Duration::ZERO,
+        ..shape
+    };
     let before = pid.map(cpu_time);
-    let stats = load::drive(t, u, shape).await;
-    let cpu = pid.zip(before).map(|(p, b)| {
-        // The warm-up is included in the CPU time; count its units proportionally.
-        let secs = shape.duration.as_secs_f64();
-        let warm = shape.warmup.as_secs_f64();
-        let units = stats.units as f64 * (secs + warm) / secs;
-        (cpu_time(p) - b).as_secs_f64() * 1e6 / units.max(1.0)
-    });
+    let stats = load::drive(t, u, measured).await;
+    let cpu = pid
+        .zip(before)
+        .map(|(p, b)| (cpu_time(p) - b).as_secs_f64() * 1e6 / (stats.units as f64).max(1.0));
     (stats, cpu)
 }
 
