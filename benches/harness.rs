@@ -6,6 +6,9 @@
 //! cargo bench --bench harness -- --only api,downloads --out target/bench/api.json
 //! ```
 //!
+//! Without `--bench` (which `cargo bench` passes), as under `cargo test --benches`, it runs the
+//! smoke mode unless `--full` is given.
+//!
 //! It prints a table as it goes and writes every figure as JSON to `target/bench/results.json`
 //! (or `--out FILE`). Sections: machine, api, api_baseline, cold_start, downloads,
 //! download_baseline, download_peak_rss, scaling, journal_and_faults, conformance, nginx,
@@ -19,7 +22,7 @@ use std::path::PathBuf;
 
 fn main() {
     let mut opts = harness::Options {
-        smoke: false,
+        smoke: !std::env::args().any(|a| a == "--bench" || a == "--full"),
         only: vec![],
     };
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench/results.json");
@@ -27,6 +30,7 @@ fn main() {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--smoke" => opts.smoke = true,
+            "--full" => opts.smoke = false,
             "--only" => {
                 let list = args.next().expect("--only needs a list of sections");
                 opts.only = list.split(',').map(str::to_string).collect();
