@@ -10,7 +10,7 @@
 //! smoke mode unless `--full` is given.
 //!
 //! It prints a table as it goes and writes every figure as JSON to `target/bench/results.json`
-//! (or `--out FILE`). Sections: machine, api, api_baseline, cold_start, downloads,
+//! (`smoke.json` in the smoke mode; or `--out FILE`). Sections: machine, api, api_baseline, cold_start, downloads,
 //! download_baseline, download_peak_rss, scaling, journal_and_faults, conformance, nginx,
 //! ratios. Exit code 1 when a measurement could not be made (a server that failed to start, an
 //! error answer where none belongs).
@@ -25,7 +25,7 @@ fn main() {
         smoke: !std::env::args().any(|a| a == "--bench" || a == "--full"),
         only: vec![],
     };
-    let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench/results.json");
+    let mut out = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -35,12 +35,23 @@ fn main() {
                 let list = args.next().expect("--only needs a list of sections");
                 opts.only = list.split(',').map(str::to_string).collect();
             }
-            "--out" => out = PathBuf::from(args.next().expect("--out needs a file")),
+            "--out" => out = Some(PathBuf::from(args.next().expect("--out needs a file"))),
             // `cargo test --benches` asks for the list of benchmarks: there is none to run.
             "--list" => return,
             _ => {} // cargo bench passes --bench
         }
     }
+    // A smoke run never overwrites the full run's results.
+    let name = if opts.smoke {
+        "smoke.json"
+    } else {
+        "results.json"
+    };
+    let out = out.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("target/bench")
+            .join(name)
+    });
     match harness::run(opts) {
         Ok(results) => {
             if let Some(dir) = out.parent() {
