@@ -233,7 +233,10 @@ pub async fn drive(target: &Target, unit: Arc<dyn Unit>, shape: Shape) -> Stats 
         tasks.push(tokio::spawn(async move {
             let mut s = Stats::default();
             let mut conn = None;
-            while Instant::now() < deadline && s.units + s.errors < shape.max_units_per_conn {
+            // At least one attempt per connection, even if it starts after the deadline.
+            while (s.units + s.errors == 0 || Instant::now() < deadline)
+                && s.units + s.errors < shape.max_units_per_conn
+            {
                 let c = match conn.as_mut() {
                     Some(c) => c,
                     None => match Conn::open(&target).await {
