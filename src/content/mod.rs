@@ -32,7 +32,6 @@ use std::task::{Context, Poll};
 
 use axum::body::Bytes;
 use futures_core::Stream;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::engine::library::ItemSource;
 use crate::engine::prepare::{PrepareRead, Preparer};
@@ -233,14 +232,64 @@ async fn raw_stream(d: &Download, start: u64, end: u64) -> io::Result<ByteStream
             let f = tokio::task::spawn_blocking(move || open_in_library(&dir, &name))
                 .await
                 .map_err(io::Error::other)??;
-            let mut f = tokio::fs::File::from_std(f);
-            f.seek(io::SeekFrom::Start(start)).await?;
-            let reader = f.take(end.saturating_sub(start));
-            Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
-                reader,
-                CHUNK as usize,
-            )))
+            Ok(read_ahead(f, start, end))
         }
+    }
+}
+
+/// Bytes read from a directory file per chunk.
+const FILE_CHUNK: usize = 1 << 20;
+/// Chunks read ahead of the one being sent.
+const READ_AHEAD: usize = 2;
+
+/// Stream `start..end` of an open file: a blocking task reads it in [`FILE_CHUNK`]s, each
+/// straight into the buffer that is sent (no copy between buffers), up to [`READ_AHEAD`]
+/// chunks ahead, so reading overlaps sending. It stops when the stream is dropped (the client
+/// went away), at the end of the range, or at the end of the file (a file that shrank after
+/// start is then a short stream, which [`Metered`] reports).
+///
+/// This replaced `tokio::fs::File` under a `ReaderStream`, whose reads land in the file's own
+/// buffer and are then copied into the stream's: callgrind put 95 % of the server's
+/// instructions in that copy while serving a directory file.
+fn read_ahead(file: std::fs::File, start: u64, end: u64) -> ByteStream {
+    use std::io::{Read, Seek};
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        if let Err(e) = file.seek(io::SeekFrom::Start(start)) {
+            let _ = tx.blocking_send(Err(e));
+            return;
+        }
+        let mut pos = start;
+        while pos < end {
+            let want = (end - pos).min(FILE_CHUNK as u64);
+            // read_to_end fills the vector's spare capacity without zeroing it first.
+            let mut buf = Vec::with_capacity(want as usize);
+            match (&mut file).take(want).read_to_end(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    pos += n as u64;
+                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    Box::pin(Chunks(rx))
+}
+
+/// The receiving end of [`read_ahead`].
+struct Chunks(tokio::sync::mpsc::Receiver<io::Result<Bytes>>);
+
+impl Stream for Chunks {
+    type Item = io::Result<Bytes>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
     }
 }
 
