@@ -75,6 +75,50 @@ pub struct Entry {
     pub size: Option<u64>,
 }
 
+impl Entry {
+    /// Become a copy of `e`, reusing this entry's buffers.
+    fn overwrite(&mut self, e: &Entry) {
+        let Entry {
+            seq,
+            time_ms,
+            time,
+            form,
+            op,
+            method,
+            path,
+            user,
+            session,
+            item,
+            file,
+            status,
+            error,
+            latency_ms,
+            bytes,
+            faults,
+            state,
+            files,
+            checksum,
+            retry_after,
+            range,
+            size,
+        } = e;
+        (self.seq, self.time_ms, self.time) = (*seq, *time_ms, *time);
+        (self.form, self.op, self.status) = (*form, *op, *status);
+        (self.latency_ms, self.bytes, self.checksum) = (*latency_ms, *bytes, *checksum);
+        (self.retry_after, self.range, self.size) = (*retry_after, *range, *size);
+        self.method.clone_from(method);
+        self.path.clone_from(path);
+        self.user.clone_from(user);
+        self.session.clone_from(session);
+        self.item.clone_from(item);
+        self.file.clone_from(file);
+        self.error.clone_from(error);
+        self.faults.clone_from(faults);
+        self.state.clone_from(state);
+        self.files.clone_from(files);
+    }
+}
+
 /// A request method as the journal keeps it: the common ones without an allocation.
 pub fn method_name(m: &axum::http::Method) -> Cow<'static, str> {
     use axum::http::Method;
@@ -203,11 +247,18 @@ impl Journal {
         if self.cap == 0 {
             return;
         }
+        // A full ring writes the new entry over the oldest one's buffers: nothing is freed
+        // on one thread that another allocated (which makes the allocator's arenas contend),
+        // and `e` itself is freed after the lock, by the thread that built it.
         if inner.entries.len() == self.cap {
-            inner.entries.pop_front();
             inner.dropped += 1;
+            if let Some(mut slot) = inner.entries.pop_front() {
+                slot.overwrite(&e);
+                inner.entries.push_back(slot);
+            }
+        } else {
+            inner.entries.push_back(e);
         }
-        inner.entries.push_back(e);
     }
 
     /// Entries after sequence number `since` (0 for all kept).
@@ -253,6 +304,43 @@ mod tests {
         assert_eq!(j.since(4).entries.len(), 1);
         j.clear();
         assert!(j.entries().is_empty());
+    }
+
+    /// A full ring reuses its oldest entry's buffers: what it keeps is exactly what was
+    /// recorded, with nothing left over from the entry it replaced.
+    #[test]
+    fn a_full_ring_keeps_exact_copies() {
+        let full = Entry {
+            op: Some(OpName::FileGet),
+            path: "/api/a/long/path/to/a/file".into(),
+            user: Some("alice".into()),
+            session: Some("s-1".into()),
+            item: Some("i-1".into()),
+            file: Some("disk.vmdk".into()),
+            status: 200,
+            error: Some("NOT_FOUND".into()),
+            faults: vec!["1:http_error".into()],
+            state: Some("ACTIVE".into()),
+            files: [("disk.vmdk".to_string(), word("PREPARED"))].into(),
+            checksum: Some(true),
+            retry_after: Some(3),
+            range: Some((0, 10)),
+            size: Some(10),
+            ..Entry::default()
+        };
+        let sparse = Entry {
+            path: "/x".into(),
+            status: 204,
+            ..Entry::default()
+        };
+        let j = Journal::new(2);
+        for e in [&full, &full, &sparse, &full, &sparse] {
+            j.record(e.clone());
+        }
+        let kept = j.since(0).entries;
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0], Entry { seq: 4, ..full });
+        assert_eq!(kept[1], Entry { seq: 5, ..sparse });
     }
 
     #[test]
