@@ -57,6 +57,9 @@
 //! # }
 //! ```
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 #[doc(hidden)]
 pub mod client;
 #[doc(hidden)]
