@@ -1,5 +1,6 @@
 //! The ready file of `dlsim serve --ready-file PATH` (a module of the command line): one JSON
-//! object that tells a test harness everything it needs to drive the server it started. Its fields are documented by the JSON Schema `schemas/dlsim/ready.json`.
+//! object that tells a test harness everything it needs to drive the server it started.
+//! Its fields are documented by the JSON Schema `schemas/dlsim/ready.json`.
 //!
 //! It is written atomically: the object goes to a temporary file in the same directory, which
 //! is then renamed over `PATH`, so a poller sees either no file or the whole object.
