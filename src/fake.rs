@@ -18,6 +18,7 @@ use crate::config::LibrarySpec;
 use crate::engine::auth::{User, DEMO_PASSWORD, DEMO_USER};
 use crate::engine::{Clock, Engine, PrepareTiming};
 use crate::faults::scenario::{Scenario, ScenarioError};
+use crate::faults::set::RuleStatus as FaultStatus;
 use crate::faults::verify::{Expectations, Report};
 use crate::faults::Fault;
 use crate::journal::Entry;
@@ -110,8 +111,24 @@ impl Dlsim {
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
-    pub fn engine(&self) -> &Engine {
+    pub(crate) fn engine(&self) -> &Engine {
         self.server.engine()
+    }
+    /// The ids of the libraries served.
+    pub fn library_ids(&self) -> Vec<String> {
+        self.engine().library_ids()
+    }
+    /// The ids of one library's items, or `None` when no library has that id.
+    pub fn item_ids(&self, library_id: &str) -> Option<Vec<String>> {
+        self.engine().item_ids(library_id).ok()
+    }
+    /// How many download sessions exist now (in any state).
+    pub fn session_count(&self) -> usize {
+        self.engine().session_count()
+    }
+    /// The faults loaded now, each with the id it was given and how often it matched and fired.
+    pub fn faults(&self) -> Vec<FaultStatus> {
+        self.engine().faults().list()
     }
     /// A user name that can log in (with every privilege).
     pub fn username(&self) -> &str {

@@ -387,6 +387,8 @@ macro_rules! vapi_enum {
                 name: $canonical,
                 values: &[$($wire),+],
             };
+            // Generated for every enum; the tests' generators and `ErrorType` use it.
+            #[allow(dead_code)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             /// The value name as written on every wire form.
             pub fn as_str(self) -> &'static str {
