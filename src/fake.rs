@@ -70,7 +70,7 @@ pub struct Dlsim {
 ///     })
 ///     .start()
 ///     .await;
-/// assert_eq!(fake.engine().library_ids(), [dlsim::DEMO_LIBRARY_ID]);
+/// assert_eq!(fake.library_ids(), [dlsim::DEMO_LIBRARY_ID]);
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -155,8 +155,7 @@ impl Dlsim {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use dlsim::faults::{Fault, What};
-    /// use dlsim::op::OpName;
+    /// use dlsim::{Fault, OpName, What};
     /// let fake = dlsim::Dlsim::start().await;
     /// // The second create answers 503 with Retry-After: 2.
     /// let id = fake.add_fault(
@@ -218,7 +217,7 @@ impl Dlsim {
     ///     .unwrap();
     /// assert_eq!(login.status(), 201);
     /// let journal = fake.journal();
-    /// assert_eq!(journal[0].op, Some(dlsim::op::OpName::Login));
+    /// assert_eq!(journal[0].op, Some(dlsim::OpName::Login));
     /// assert_eq!(journal[0].status, 201);
     /// # }
     /// ```
@@ -345,7 +344,7 @@ impl DlsimBuilder {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let fake = dlsim::Dlsim::builder().scenario("prepare-error").start().await;
-    /// assert_eq!(fake.engine().faults().list().len(), 1);
+    /// assert_eq!(fake.faults().len(), 1);
     /// # }
     /// ```
     pub fn scenario(mut self, name_or_path: &str) -> Self {

@@ -1,6 +1,9 @@
 //! The `dlsim` command line: the whole binary, behind the `cli` feature. `src/main.rs` only
 //! calls [`main`].
 
+// The doc comments of the argument types are the `--help` text, URLs shown as written.
+#![allow(rustdoc::bare_urls)]
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;

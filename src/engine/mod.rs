@@ -51,7 +51,7 @@ pub struct PrepareTiming {
     pub requested_ms: u64,
     /// Time spent in PREPARING, in milliseconds.
     pub preparing_ms: u64,
-    /// Stay PREPARING until the file has been read for its checksum (see [`prepare`]). Off, a
+    /// Stay PREPARING until the file has been read for its checksum (see `engine::prepare`). Off, a
     /// download that outruns the read waits at its last byte. The engine follows it as given;
     /// the server turns it off under a virtual clock (`server::prepare_timing_for`).
     pub wait_for_checksum: bool,

@@ -375,7 +375,6 @@ impl FromValue for serde_json::Value {
 }
 
 /// Declares a vAPI enumeration: the Rust enum, its [`EnumDef`], and its value conversions.
-#[macro_export]
 macro_rules! vapi_enum {
     ($(#[$m:meta])* $name:ident, $canonical:literal, { $($(#[$vm:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -430,3 +429,4 @@ macro_rules! vapi_enum {
         }
     };
 }
+pub(crate) use vapi_enum;
