@@ -1,5 +1,5 @@
 //! Fuzzing entry points, shared by the cargo-fuzz targets in `fuzz/` (nightly, libFuzzer) and
-//! the bounded smoke test that runs in every `cargo test` on stable (`tests/fuzz_smoke.rs`).
+//! the bounded smoke test that runs in every `cargo test` on stable (`src/fuzzing/smoke_tests.rs`).
 //!
 //! Each entry point takes arbitrary bytes, feeds them to one of the parsers that read what a
 //! client or a user sends (the `/api` and `/rest` decoders, the scenario and configuration
