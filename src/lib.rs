@@ -15,7 +15,9 @@
 //! With them come the types their signatures use: faults to inject ([`Fault`], [`What`],
 //! [`When`], [`OpName`], [`Violation`]), the journal ([`JournalEntry`]) and its verification
 //! ([`Expectations`], [`VerifyReport`]), and the reports of [`check`] and [`download`].
-//! Everything else is private to the crate.
+//! Everything else is private to the crate; the modules hidden from these docs (`cli`,
+//! `fuzzing`, `bench_support`) serve only the `dlsim` binary, the fuzz targets and the
+//! benchmarks, and may change in any release.
 //!
 //! Check that an endpoint follows the contract (here the fake itself, serving one small item):
 //!
@@ -82,27 +84,34 @@ mod wire;
 
 pub use client::{
     run as download, run_until as download_until, ClientError as DownloadError, DownloadOptions,
-    Event as DownloadEvent, Form, Report as DownloadReport, RetryPolicy, TlsPolicy,
+    Event as DownloadEvent, FileReport as DownloadFileReport, Form, Report as DownloadReport,
+    RetryPolicy, TlsPolicy,
 };
 pub use config::{FileSpec, ItemSpec, LibrarySpec};
 pub use conformance::{
-    run as check, run_until as check_until, CheckError, CheckOptions, Outcome as RuleOutcome,
-    Report as CheckReport, RuleResult,
+    run as check, run_until as check_until, CheckError, CheckOptions, Evidence,
+    Failure as RuleFailure, ItemUsed, Level as RuleLevel, Outcome as RuleOutcome,
+    Report as CheckReport, Rule, RuleResult,
 };
 pub use engine::auth::User;
 pub use engine::clock::VIRTUAL_EPOCH;
 pub use engine::library::{DEMO_ISO_ITEM_ID, DEMO_LIBRARY_ID, DEMO_OVF_ITEM_ID};
 pub use engine::{Clock, PrepareTiming};
 pub use fake::{Dlsim, DlsimBuilder};
+pub use faults::rule::{
+    Family as FaultFamily, MessageSpec, NestedSpec, ParamSpec, PrepareStatusName,
+};
 pub use faults::scenario::{shelf_names as scenario_names, ScenarioError};
 pub use faults::set::RuleStatus as FaultStatus;
-pub use faults::verify::{Expectations, Report as VerifyReport};
+pub use faults::verify::{
+    Expectations, Finding, Outcome as ExpectationOutcome, Report as VerifyReport,
+};
 pub use faults::{Fault, FormName, Violation, What, When};
 pub use ids::Thumbprints;
 pub use journal::Entry as JournalEntry;
 pub use model::{ErrorType, Timestamp};
 pub use op::OpName;
-pub use server::tls::Certificate;
+pub use server::tls::{Certificate, TlsError};
 pub use server::TlsOptions;
 
 /// TLS plumbing the benchmarks in `benches/` use (a client configuration that accepts any
