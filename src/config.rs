@@ -45,15 +45,21 @@
 //! format.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
 use crate::engine::auth::{self, KNOWN_PRIVILEGES};
 use crate::engine::{self, library};
+// What applying a configuration file to a server needs (only the command line does that).
+#[cfg(feature = "cli")]
 use crate::server::{ServerConfig, DEFAULT_BODY_LIMIT};
+#[cfg(feature = "cli")]
+use std::{path::Path, time::Duration};
 
+/// A configuration file (`dlsim serve --config FILE`). Without the `cli` feature only the
+/// fuzzing entry point parses one, and nothing reads its fields.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -76,6 +82,7 @@ pub struct FileConfig {
     pub libraries: Vec<LibrarySpec>,
 }
 
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
@@ -284,6 +291,7 @@ pub fn libraries(specs: Vec<LibrarySpec>) -> Vec<library::LibrarySpec> {
     specs.into_iter().map(Into::into).collect()
 }
 
+#[cfg(feature = "cli")]
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -298,6 +306,7 @@ pub enum ConfigError {
 }
 
 impl FileConfig {
+    #[cfg(feature = "cli")]
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
@@ -314,6 +323,7 @@ impl FileConfig {
     }
 
     /// Apply this file over a server configuration.
+    #[cfg(feature = "cli")]
     pub fn apply(self, config: &mut ServerConfig) -> Result<(), ConfigError> {
         if let Some(l) = self.listen {
             config.listen = l;
@@ -446,5 +456,21 @@ mod tests {
     fn unknown_keys_are_refused_with_their_name() {
         let err = FileConfig::parse("idle_timeout = 5").unwrap_err();
         assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[cfg(feature = "cli")]
+    #[tokio::test]
+    async fn the_default_listen_address_is_loopback() {
+        let config = crate::server::ServerConfig::default();
+        assert!(config.listen.ip().is_loopback(), "{}", config.listen);
+        // A configuration file that does not name an address keeps it.
+        let mut c = crate::server::ServerConfig::default();
+        crate::config::FileConfig::parse("seed = 1")
+            .unwrap()
+            .apply(&mut c)
+            .unwrap();
+        assert!(c.listen.ip().is_loopback());
+        let fake = crate::Dlsim::start().await;
+        assert!(fake.base_url().starts_with("http://127.0.0.1:"));
     }
 }

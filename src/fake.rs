@@ -18,6 +18,7 @@ use crate::config::LibrarySpec;
 use crate::engine::auth::{User, DEMO_PASSWORD, DEMO_USER};
 use crate::engine::{Clock, Engine, PrepareTiming};
 use crate::faults::scenario::{Scenario, ScenarioError};
+use crate::faults::set::RuleStatus as FaultStatus;
 use crate::faults::verify::{Expectations, Report};
 use crate::faults::Fault;
 use crate::journal::Entry;
@@ -69,7 +70,7 @@ pub struct Dlsim {
 ///     })
 ///     .start()
 ///     .await;
-/// assert_eq!(fake.engine().library_ids(), [dlsim::DEMO_LIBRARY_ID]);
+/// assert_eq!(fake.library_ids(), [dlsim::DEMO_LIBRARY_ID]);
 /// # }
 /// ```
 #[derive(Debug, Clone)]
@@ -110,8 +111,24 @@ impl Dlsim {
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
-    pub fn engine(&self) -> &Engine {
+    pub(crate) fn engine(&self) -> &Engine {
         self.server.engine()
+    }
+    /// The ids of the libraries served.
+    pub fn library_ids(&self) -> Vec<String> {
+        self.engine().library_ids()
+    }
+    /// The ids of one library's items, or `None` when no library has that id.
+    pub fn item_ids(&self, library_id: &str) -> Option<Vec<String>> {
+        self.engine().item_ids(library_id).ok()
+    }
+    /// How many download sessions exist now (in any state).
+    pub fn session_count(&self) -> usize {
+        self.engine().session_count()
+    }
+    /// The faults loaded now, each with the id it was given and how often it matched and fired.
+    pub fn faults(&self) -> Vec<FaultStatus> {
+        self.engine().faults().list()
     }
     /// A user name that can log in (with every privilege).
     pub fn username(&self) -> &str {
@@ -138,8 +155,7 @@ impl Dlsim {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use dlsim::faults::{Fault, What};
-    /// use dlsim::op::OpName;
+    /// use dlsim::{Fault, OpName, What};
     /// let fake = dlsim::Dlsim::start().await;
     /// // The second create answers 503 with Retry-After: 2.
     /// let id = fake.add_fault(
@@ -201,7 +217,7 @@ impl Dlsim {
     ///     .unwrap();
     /// assert_eq!(login.status(), 201);
     /// let journal = fake.journal();
-    /// assert_eq!(journal[0].op, Some(dlsim::op::OpName::Login));
+    /// assert_eq!(journal[0].op, Some(dlsim::OpName::Login));
     /// assert_eq!(journal[0].status, 201);
     /// # }
     /// ```
@@ -328,7 +344,7 @@ impl DlsimBuilder {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let fake = dlsim::Dlsim::builder().scenario("prepare-error").start().await;
-    /// assert_eq!(fake.engine().faults().list().len(), 1);
+    /// assert_eq!(fake.faults().len(), 1);
     /// # }
     /// ```
     pub fn scenario(mut self, name_or_path: &str) -> Self {

@@ -1,5 +1,5 @@
 //! Fuzzing entry points, shared by the cargo-fuzz targets in `fuzz/` (nightly, libFuzzer) and
-//! the bounded smoke test that runs in every `cargo test` on stable (`tests/fuzz_smoke.rs`).
+//! the bounded smoke test that runs in every `cargo test` on stable (`src/fuzzing/smoke_tests.rs`).
 //!
 //! Each entry point takes arbitrary bytes, feeds them to one of the parsers that read what a
 //! client or a user sends (the `/api` and `/rest` decoders, the scenario and configuration
@@ -75,7 +75,7 @@ impl Input {
         out
     }
 
-    pub fn raw(&self) -> RawRequest<'_> {
+    pub(crate) fn raw(&self) -> RawRequest<'_> {
         RawRequest {
             method: &self.method,
             path: &self.path,
@@ -95,7 +95,7 @@ fn split_line(data: &[u8]) -> (&[u8], &[u8]) {
 
 /// Whether a decoded request is well-formed: in its form, named after its operation when it
 /// decoded, and when refused, refused with a 4xx error whose body passes the form's schema.
-pub fn check_request(form: Form, req: &Request) -> Result<(), String> {
+pub(crate) fn check_request(form: Form, req: &Request) -> Result<(), String> {
     if req.form != form {
         return Err(format!("decoded as {:?}, not {form:?}", req.form));
     }
@@ -217,3 +217,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod smoke_tests;

@@ -12,8 +12,12 @@
 //! - [`download`] with [`DownloadOptions`] and [`TlsPolicy`]: the careful reference client of
 //!   `dlsim download`.
 //!
-//! The modules listed under "Modules" are hidden from these docs: they serve the `dlsim`
-//! command and the project's own tests, and may change in any release.
+//! With them come the types their signatures use: faults to inject ([`Fault`], [`What`],
+//! [`When`], [`OpName`], [`Violation`]), the journal ([`JournalEntry`]) and its verification
+//! ([`Expectations`], [`VerifyReport`]), and the reports of [`check`] and [`download`].
+//! Everything else is private to the crate; the modules hidden from these docs (`cli`,
+//! `fuzzing`, `bench_support`) serve only the `dlsim` binary, the fuzz targets and the
+//! benchmarks, and may change in any release.
 //!
 //! Check that an endpoint follows the contract (here the fake itself, serving one small item):
 //!
@@ -32,7 +36,7 @@
 //! let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
 //! let opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
 //! let report = dlsim::check(&opts, |_step| {}).await.unwrap();
-//! assert!(report.passed(true), "{}", dlsim::conformance::report::text(&report, true));
+//! assert!(report.passed(true), "{}", report.text(true));
 //! # }
 //! ```
 //!
@@ -45,7 +49,7 @@
 //! #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
 //! # ).unwrap();
 //! let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
-//! let item = fake.engine().item_ids(&fake.engine().library_ids()[0]).unwrap()[0].clone();
+//! let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
 //! let dir = tempfile::tempdir().unwrap();
 //! let mut opts =
 //!     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
@@ -57,44 +61,65 @@
 //! # }
 //! ```
 
+#[cfg(feature = "cli")]
 #[doc(hidden)]
-pub mod client;
-#[doc(hidden)]
-pub mod config;
-#[doc(hidden)]
-pub mod conformance;
-#[doc(hidden)]
-pub mod content;
-#[doc(hidden)]
-pub mod engine;
-#[doc(hidden)]
-pub mod fake;
-#[doc(hidden)]
-pub mod faults;
+pub mod cli;
+mod client;
+mod config;
+mod conformance;
+mod content;
+mod engine;
+mod fake;
+mod faults;
+/// The entry points of the cargo-fuzz targets in `fuzz/` (a crate of its own); not an API.
 #[doc(hidden)]
 pub mod fuzzing;
-#[doc(hidden)]
-pub mod ids;
-#[doc(hidden)]
-pub mod journal;
-#[doc(hidden)]
-pub mod model;
-#[doc(hidden)]
-pub mod op;
-#[doc(hidden)]
-pub mod schemas;
-#[doc(hidden)]
-pub mod server;
-#[doc(hidden)]
-pub mod wire;
+mod ids;
+mod journal;
+mod model;
+mod op;
+mod schemas;
+mod server;
+mod wire;
 
-pub use client::{run as download, DownloadOptions, TlsPolicy};
+pub use client::{
+    run as download, run_until as download_until, ClientError as DownloadError, DownloadOptions,
+    Event as DownloadEvent, FileReport as DownloadFileReport, Form, Report as DownloadReport,
+    RetryPolicy, TlsPolicy,
+};
 pub use config::{FileSpec, ItemSpec, LibrarySpec};
-pub use conformance::{run as check, CheckOptions};
+pub use conformance::{
+    run as check, run_until as check_until, CheckError, CheckOptions, Evidence,
+    Failure as RuleFailure, ItemUsed, Level as RuleLevel, Outcome as RuleOutcome,
+    Report as CheckReport, Rule, RuleResult,
+};
+pub use engine::auth::User;
+pub use engine::clock::VIRTUAL_EPOCH;
 pub use engine::library::{DEMO_ISO_ITEM_ID, DEMO_LIBRARY_ID, DEMO_OVF_ITEM_ID};
 pub use engine::{Clock, PrepareTiming};
 pub use fake::{Dlsim, DlsimBuilder};
-pub use model::Timestamp;
+pub use faults::rule::{
+    Family as FaultFamily, MessageSpec, NestedSpec, ParamSpec, PrepareStatusName,
+};
+pub use faults::scenario::{shelf_names as scenario_names, ScenarioError};
+pub use faults::set::RuleStatus as FaultStatus;
+pub use faults::verify::{
+    Expectations, Finding, Outcome as ExpectationOutcome, Report as VerifyReport,
+};
+pub use faults::{Fault, FormName, Violation, What, When};
+pub use ids::Thumbprints;
+pub use journal::Entry as JournalEntry;
+pub use model::{ErrorType, Timestamp};
+pub use op::OpName;
+pub use server::tls::{Certificate, TlsError};
+pub use server::TlsOptions;
+
+/// TLS plumbing the benchmarks in `benches/` use (a client configuration that accepts any
+/// certificate); not an API.
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::client::tls::{client_config, Pin, PinVerifier};
+}
 
 /// Make ring the process-wide rustls crypto provider (dlsim builds without aws-lc). Call it
 /// before building an HTTP client; calling it again does nothing. [`Dlsim::builder`] calls it.

@@ -134,6 +134,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// The embedded JSON text of the named schema, or `None` if there is no such schema.
+#[cfg(test)]
 #[must_use]
 pub fn source(name: &str) -> Option<&'static str> {
     SCHEMAS
@@ -237,6 +238,9 @@ fn validator(index: usize) -> &'static Result<Validator, String> {
             .map_err(|e| format!("schemas/{name}.json does not compile: {e}"))
     })
 }
+
+#[cfg(test)]
+mod fixture_tests;
 
 #[cfg(test)]
 mod tests {

@@ -244,7 +244,7 @@ async fn bodies_over_the_limit_get_413() {
     let r = api.call(Method::POST, DS, Some(&big)).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.error_type(), "INVALID_REQUEST");
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
@@ -293,7 +293,7 @@ async fn calls_without_a_valid_session_are_401() {
     assert_eq!(r.status(), 401);
     let body: serde_json::Value = r.json().await.unwrap();
     common::assert_schema("api/error", &body);
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
@@ -347,7 +347,7 @@ async fn direct_endpoints_need_read_storage() {
 
 #[tokio::test]
 async fn users_without_the_download_privilege_cannot_create() {
-    use dlsim::engine::auth::User;
+    use dlsim::User;
     let fake = Dlsim::builder()
         .users(vec![User::new("viewer@vsphere.local", "pw", &[])])
         .start()
@@ -359,7 +359,7 @@ async fn users_without_the_download_privilege_cannot_create() {
         api.expect_error(Method::POST, DS, Some(&body), 403).await,
         "UNAUTHORIZED"
     );
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]

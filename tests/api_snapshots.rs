@@ -32,7 +32,7 @@ async fn api_form_snapshots() {
         "library.list",
         &api.call(Method::GET, "/content/library", None).await,
     );
-    let lib = dlsim::engine::library::DEMO_LIBRARY_ID;
+    let lib = dlsim::DEMO_LIBRARY_ID;
     shot(
         "library.get",
         &api.call(Method::GET, &format!("/content/library/{lib}"), None)

@@ -159,7 +159,7 @@ fn error_type(answer: &Answer, form: Form, what: &str) -> String {
         }
         Form::Rest => {
             common::assert_schema("rest/error", &body);
-            dlsim::model::ErrorType::from_canonical_name(body["type"].as_str().unwrap())
+            dlsim::ErrorType::from_canonical_name(body["type"].as_str().unwrap())
                 .expect("a standard error type")
                 .as_str()
                 .to_string()

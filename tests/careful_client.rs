@@ -13,13 +13,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use dlsim::client::{self, ClientError, DownloadOptions, Form, Report};
-use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
-use dlsim::engine::PrepareTiming;
-use dlsim::faults::scenario::SHELF;
-use dlsim::journal::Entry;
-use dlsim::op::OpName;
 use dlsim::Dlsim;
+use dlsim::JournalEntry as Entry;
+use dlsim::OpName;
+use dlsim::PrepareTiming;
+use dlsim::{DownloadError as ClientError, DownloadOptions, DownloadReport as Report, Form};
+use dlsim::{FileSpec, ItemSpec, LibrarySpec};
 
 const ITEM: &str = "b1e2c3d4-5f60-4718-8a9b-0c1d2e3f4a5b";
 const OVF: &str = "photon-5.ovf";
@@ -72,7 +71,7 @@ fn options_in(form: Form, fake: &Dlsim, dir: &Path, prepare_timeout: Duration) -
 async fn reference() -> BTreeMap<String, Vec<u8>> {
     let fake = Dlsim::builder().libraries(library()).start().await;
     let dir = tempfile::tempdir().unwrap();
-    let report = client::run(&options(&fake, dir.path(), PREPARE_TIMEOUT), |_| {})
+    let report = dlsim::download(&options(&fake, dir.path(), PREPARE_TIMEOUT), |_| {})
         .await
         .expect("a fault-free download");
     report
@@ -117,7 +116,7 @@ async fn run_in(
         .await;
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let result = client::run(
+    let result = dlsim::download(
         &options_in(form, &fake, dir.path(), prepare_timeout),
         |_| {},
     )
@@ -143,7 +142,7 @@ impl Run {
             report.to_text()
         );
         assert_eq!(
-            self.fake.engine().session_count(),
+            self.fake.session_count(),
             0,
             "{}: a session was left",
             self.scenario
@@ -394,7 +393,7 @@ async fn a_flaky_network_is_retried_and_resumed_until_done() {
     let expected = reference().await;
     for _ in 0..2 {
         let dir = tempfile::tempdir().unwrap();
-        let report = client::run(&options(&run.fake, dir.path(), PREPARE_TIMEOUT), |_| {})
+        let report = dlsim::download(&options(&run.fake, dir.path(), PREPARE_TIMEOUT), |_| {})
             .await
             .unwrap_or_else(|e| panic!("{e}\n{}", run.text()));
         for f in &report.files {
@@ -518,7 +517,7 @@ async fn corrupt_bytes_fail_the_checksum_and_the_session() {
 #[test]
 fn every_shelf_scenario_is_covered_here() {
     let source = include_str!("careful_client.rs");
-    for (name, _) in SHELF {
+    for name in dlsim::scenario_names() {
         assert!(
             source.contains(&format!("run(\"{name}\")"))
                 || source.contains(&format!("run_with(\"{name}\"")),
@@ -531,7 +530,7 @@ fn every_shelf_scenario_is_covered_here() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_limit_and_other_errors_are_not_retried() {
-    use dlsim::faults::{Fault, What};
+    use dlsim::{Fault, What};
     let http_error = |status, retry_after_secs| What::HttpError {
         status,
         retry_after_secs,
@@ -544,7 +543,7 @@ async fn a_retry_after_beyond_the_limit_and_other_errors_are_not_retried() {
     // Asked to come back in a minute (over the 30 s limit): the 503 is the answer.
     let id = fake.add_fault(Fault::new(http_error(503, Some(60))).on(OpName::Create));
     let started = Instant::now();
-    let e = client::run(&o, |_| {}).await.unwrap_err();
+    let e = dlsim::download(&o, |_| {}).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(1), "{e}");
     assert!(matches!(e, ClientError::Api { status: 503, .. }), "{e:?}");
     assert_eq!(count(OpName::Create), 1);
@@ -560,11 +559,11 @@ async fn a_retry_after_beyond_the_limit_and_other_errors_are_not_retried() {
 
     // A 400 is not retried; the session is failed and deleted.
     fake.add_fault(Fault::new(http_error(400, None)).on(OpName::FilePrepare));
-    let e = client::run(&o, |_| {}).await.unwrap_err();
+    let e = dlsim::download(&o, |_| {}).await.unwrap_err();
     assert!(matches!(e, ClientError::Api { status: 400, .. }), "{e:?}");
     assert_eq!(count(OpName::FilePrepare), 1);
     assert_eq!(count(OpName::Fail), 1);
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
     let report = fake.verify();
     assert!(report.passed, "{}", report.to_text());
 }
@@ -607,8 +606,8 @@ async fn every_scenario_in(form: Form) -> Vec<Run> {
         preparing_ms: 300,
         wait_for_checksum: true,
     };
-    let runs = SHELF.iter().map(|(name, _)| {
-        let timeout = match *name {
+    let runs = dlsim::scenario_names().into_iter().map(|name| {
+        let timeout = match name {
             "stuck-prepare" => Duration::from_secs(2),
             _ => PREPARE_TIMEOUT,
         };

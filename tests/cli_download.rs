@@ -19,11 +19,11 @@ use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
 
-use dlsim::client::{self, ClientError, DownloadOptions, Event, TlsPolicy};
-use dlsim::config::{FileSpec, ItemSpec, LibrarySpec};
-use dlsim::engine::PrepareTiming;
-use dlsim::server::TlsOptions;
 use dlsim::Dlsim;
+use dlsim::PrepareTiming;
+use dlsim::TlsOptions;
+use dlsim::{DownloadError as ClientError, DownloadEvent as Event, DownloadOptions, TlsPolicy};
+use dlsim::{FileSpec, ItemSpec, LibrarySpec};
 
 use common::serve::{dlsim, wait_ready, ChildGuard};
 
@@ -129,7 +129,7 @@ async fn https_pinned_by_sha1_thumbprint_downloads_and_verifies_every_algorithm(
     let dir = tempfile::tempdir().unwrap();
     for (item, algorithm, files) in ITEMS {
         let out = dir.path().join(item);
-        let report = client::run(&fake_options(&fake, item, &out), ignore)
+        let report = dlsim::download(&fake_options(&fake, item, &out), ignore)
             .await
             .unwrap_or_else(|e| panic!("item {item}: {e}"));
         let expected_algorithm = algorithm.unwrap_or("SHA1");
@@ -164,11 +164,7 @@ async fn https_pinned_by_sha1_thumbprint_downloads_and_verifies_every_algorithm(
             );
         }
         assert!(summary.contains(&cert.sha1), "{summary}");
-        assert_eq!(
-            fake.engine().session_count(),
-            0,
-            "item {item}: session left"
-        );
+        assert_eq!(fake.session_count(), 0, "item {item}: session left");
     }
 }
 
@@ -199,13 +195,13 @@ async fn sha256_thumbprints_and_reported_certificates_pin_the_downloads() {
         let cert = fake.certificate().unwrap().clone();
         let mut o = fake_options(&fake, SHA256_ITEM, dir.path());
         o.tls = TlsPolicy::Thumbprint(cert.sha256.to_lowercase().replace(':', ""));
-        let report = client::run(&o, ignore).await.unwrap();
+        let report = dlsim::download(&o, ignore).await.unwrap();
         assert_eq!(report.api_certificate.as_ref().unwrap().sha256, cert.sha256);
         let f = &report.files[0];
         assert!(f.verified);
         assert!(f.trust.contains(trust), "{}", f.trust);
         assert_eq!(f.certificate.as_ref().unwrap().sha256, cert.sha256);
-        assert_eq!(fake.engine().session_count(), 0);
+        assert_eq!(fake.session_count(), 0);
     }
 }
 
@@ -221,7 +217,7 @@ async fn a_wrong_thumbprint_fails_before_any_session_is_created() {
     let mut o = fake_options(&fake, SHA1_ITEM, dir.path());
     let wrong = "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33";
     o.tls = TlsPolicy::Thumbprint(wrong.into());
-    let e = client::run(&o, ignore).await.unwrap_err();
+    let e = dlsim::download(&o, ignore).await.unwrap_err();
     assert!(matches!(e, ClientError::ThumbprintMismatch { .. }), "{e:?}");
     let msg = e.to_string();
     assert!(msg.contains("thumbprint mismatch"), "{msg}");
@@ -231,12 +227,12 @@ async fn a_wrong_thumbprint_fails_before_any_session_is_created() {
         "names what the server presented: {msg}"
     );
     assert!(msg.contains("logging in"), "{msg}");
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 
     // A malformed thumbprint is refused before connecting.
     o.tls = TlsPolicy::Thumbprint("AB:CD".into());
-    let e = client::run(&o, ignore).await.unwrap_err();
+    let e = dlsim::download(&o, ignore).await.unwrap_err();
     assert!(matches!(e, ClientError::BadThumbprint { .. }), "{e:?}");
 }
 
@@ -250,12 +246,12 @@ async fn insecure_accepts_the_self_signed_certificate_that_verification_refuses(
     let dir = tempfile::tempdir().unwrap();
     let mut o = fake_options(&fake, UNSET_ITEM, dir.path());
     o.tls = TlsPolicy::Verify;
-    let e = client::run(&o, ignore).await.unwrap_err();
+    let e = dlsim::download(&o, ignore).await.unwrap_err();
     assert!(matches!(e, ClientError::Transport { .. }), "{e:?}");
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 
     o.tls = TlsPolicy::Insecure;
-    let report = client::run(&o, ignore).await.unwrap();
+    let report = dlsim::download(&o, ignore).await.unwrap();
     assert!(report.all_verified());
     assert_eq!(
         report.api_certificate.unwrap().sha1,
@@ -269,7 +265,7 @@ async fn plain_http_works_and_a_trailing_api_is_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = fake_options(&fake, SHA1_ITEM, dir.path());
     o.base_url = format!("{}/", fake.api_url());
-    let report = client::run(&o, ignore).await.unwrap();
+    let report = dlsim::download(&o, ignore).await.unwrap();
     assert!(report.api_certificate.is_none());
     assert_eq!(report.api_url, fake.api_url());
     assert_eq!(report.files.len(), 3);
@@ -281,7 +277,7 @@ async fn plain_http_works_and_a_trailing_api_is_accepted() {
         assert_eq!(f.checksum, digest("SHA1", &bytes));
     }
     assert!(report.summary().contains("no TLS"));
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
@@ -300,7 +296,7 @@ async fn the_client_waits_through_prepare_requested_and_preparing() {
     let o = fake_options(&fake, UNSET_ITEM, dir.path());
     let statuses = Mutex::new(Vec::<String>::new());
     let started = Instant::now();
-    let report = client::run(&o, |e| {
+    let report = dlsim::download(&o, |e| {
         if let Event::Status { status, .. } = e {
             statuses.lock().unwrap().push(status.to_string());
         }
@@ -313,7 +309,7 @@ async fn the_client_waits_through_prepare_requested_and_preparing() {
         ["PREPARE_REQUESTED", "PREPARING", "PREPARED"]
     );
     assert!(started.elapsed() >= Duration::from_millis(1900));
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
@@ -331,7 +327,7 @@ async fn a_prepare_that_never_finishes_times_out_and_the_session_is_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = fake_options(&fake, UNSET_ITEM, dir.path());
     o.prepare_timeout = Duration::from_millis(200);
-    let e = client::run(&o, ignore).await.unwrap_err();
+    let e = dlsim::download(&o, ignore).await.unwrap_err();
     match &e {
         ClientError::PrepareTimeout { file, status, .. } => {
             assert_eq!(file, "unset.bin");
@@ -340,7 +336,7 @@ async fn a_prepare_that_never_finishes_times_out_and_the_session_is_deleted() {
         other => panic!("{other:?}"),
     }
     assert!(e.to_string().contains("unset.bin"), "{e}");
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
@@ -359,11 +355,11 @@ async fn an_interrupt_fails_and_deletes_the_session() {
     o.prepare_timeout = Duration::from_secs(30);
     let notify = tokio::sync::Notify::new();
     let sessions_seen = Mutex::new(None);
-    let e = client::run_until(
+    let e = dlsim::download_until(
         &o,
         |e| {
             if let Event::Status { .. } = e {
-                *sessions_seen.lock().unwrap() = Some(fake.engine().session_count());
+                *sessions_seen.lock().unwrap() = Some(fake.session_count());
                 notify.notify_one();
             }
         },
@@ -373,7 +369,7 @@ async fn an_interrupt_fails_and_deletes_the_session() {
     .unwrap_err();
     assert!(matches!(e, ClientError::Interrupted), "{e:?}");
     assert_eq!(*sessions_seen.lock().unwrap(), Some(1));
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
@@ -381,16 +377,16 @@ async fn http_errors_show_status_error_type_and_message() {
     let fake = Dlsim::builder().libraries(small_library()).start().await;
     let dir = tempfile::tempdir().unwrap();
     let o = fake_options(&fake, "no-such-item", dir.path());
-    let e = client::run(&o, ignore).await.unwrap_err().to_string();
+    let e = dlsim::download(&o, ignore).await.unwrap_err().to_string();
     assert!(e.contains("creating a download session"), "{e}");
     assert!(e.contains("HTTP 404 NOT_FOUND: "), "{e}");
     assert!(e.contains("no-such-item"), "the server's message: {e}");
 
     let mut o = fake_options(&fake, SHA1_ITEM, dir.path());
     o.password = "wrong".into();
-    let e = client::run(&o, ignore).await.unwrap_err().to_string();
+    let e = dlsim::download(&o, ignore).await.unwrap_err().to_string();
     assert!(e.contains("HTTP 401 UNAUTHENTICATED"), "{e}");
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -648,7 +644,7 @@ fn assert_failed_and_cleaned_up(calls: &[String], message: &str) {
 async fn a_file_in_error_fails_the_session_with_its_message() {
     let m = start_mock(Fault::PrepareError, 0).await;
     let dir = tempfile::tempdir().unwrap();
-    let e = client::run(&mock_options(&m, dir.path()), ignore)
+    let e = dlsim::download(&mock_options(&m, dir.path()), ignore)
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::PrepareFailed { .. }), "{e:?}");
@@ -666,7 +662,7 @@ async fn verification_failures_fail_the_session_and_remove_the_file() {
     ] {
         let m = start_mock(fault, 0).await;
         let dir = tempfile::tempdir().unwrap();
-        let e = client::run(&mock_options(&m, dir.path()), ignore)
+        let e = dlsim::download(&mock_options(&m, dir.path()), ignore)
             .await
             .unwrap_err();
         assert!(e.to_string().contains(expect), "{fault:?}: {e}");
@@ -684,7 +680,7 @@ async fn unsafe_file_names_are_refused_before_anything_is_written() {
     let m = start_mock(Fault::UnsafeName, 0).await;
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("out");
-    let e = client::run(&mock_options(&m, &dir), ignore)
+    let e = dlsim::download(&mock_options(&m, &dir), ignore)
         .await
         .unwrap_err();
     assert!(
@@ -703,7 +699,7 @@ async fn a_wrong_endpoint_thumbprint_fails_the_download_with_a_clear_message() {
     let m = start_mock(Fault::WrongEndpointThumbprint, 0).await;
     *m.endpoint.lock().unwrap() = Some(format!("{}/cls/data/0000/{MOCK_FILE}", tls.base_url()));
     let dir = tempfile::tempdir().unwrap();
-    let e = client::run(&mock_options(&m, dir.path()), ignore)
+    let e = dlsim::download(&mock_options(&m, dir.path()), ignore)
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::ThumbprintMismatch { .. }), "{e:?}");
@@ -727,7 +723,7 @@ async fn keep_alive_reports_non_decreasing_progress_ending_at_100() {
     let mut o = mock_options(&m, dir.path());
     o.poll_interval = Duration::from_millis(15);
     o.keep_alive_interval = Duration::from_millis(5);
-    let report = client::run(&o, ignore).await.unwrap();
+    let report = dlsim::download(&o, ignore).await.unwrap();
     assert!(report.all_verified());
     assert_eq!(
         report.files[0].algorithm, "SHA1",

@@ -36,7 +36,7 @@ async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
         .starts_with("http://127.0.0.1:"));
     assert_eq!(info["tls"], Value::Null);
     assert_eq!(info["virtual_clock"], false);
-    dlsim::schemas::validate("dlsim/ready", &info).expect("the ready file matches its schema");
+    common::schema::validate("dlsim/ready", &info).expect("the ready file matches its schema");
     let c = login(
         &info,
         info["username"].as_str().unwrap(),
@@ -177,7 +177,7 @@ async fn serve_a_directory_over_tls_with_given_certificate_files() {
     let (cert_path, key_path) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
     std::fs::write(&cert_path, key.cert.pem()).unwrap();
     std::fs::write(&key_path, key.signing_key.serialize_pem()).unwrap();
-    let expected = dlsim::client::tls::Thumbprints::of(key.cert.der());
+    let expected = dlsim::Thumbprints::of(key.cert.der());
 
     let ready = dir.path().join("ready.json");
     let mut child = dlsim()
@@ -205,7 +205,7 @@ async fn serve_a_directory_over_tls_with_given_certificate_files() {
         .send()
         .await
         .unwrap();
-    assert_eq!(dlsim::client::api::presented(&r), Some(expected));
+    assert_eq!(common::tls::presented(&r), Some(expected));
     let c = login(
         &info,
         info["username"].as_str().unwrap(),
@@ -412,16 +412,16 @@ async fn the_ready_file_matches_its_schema_and_the_served_catalog() {
         .unwrap();
     let mut child = ChildGuard(child);
     let info = wait_ready(&mut child.0, &ready);
-    if let Err(v) = dlsim::schemas::validate("dlsim/ready", &info) {
+    if let Err(v) = common::schema::validate("dlsim/ready", &info) {
         panic!("the ready file breaks schemas/dlsim/ready.json: {v:?}\n{info:#}");
     }
     // The schema can fail: without the catalogue, or with a size that is not a number.
     let mut broken = info.clone();
     broken.as_object_mut().unwrap().remove("catalog");
-    assert!(dlsim::schemas::validate("dlsim/ready", &broken).is_err());
+    assert!(common::schema::validate("dlsim/ready", &broken).is_err());
     let mut broken = info.clone();
     broken["catalog"][0]["items"][0]["files"][0]["size"] = "9412".into();
-    assert!(dlsim::schemas::validate("dlsim/ready", &broken).is_err());
+    assert!(common::schema::validate("dlsim/ready", &broken).is_err());
 
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(info["pid"], child.0.id());

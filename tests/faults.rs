@@ -7,10 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::forms::{Client, Form};
-use dlsim::engine::library::DEMO_OVF_ITEM_ID as OVF_ITEM;
-use dlsim::faults::{Fault, What};
-use dlsim::op::OpName;
 use dlsim::Dlsim;
+use dlsim::OpName;
+use dlsim::DEMO_OVF_ITEM_ID as OVF_ITEM;
+use dlsim::{Fault, What};
 use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 
@@ -461,7 +461,7 @@ async fn scripted_run(name: &str) -> String {
 /// Run the same calls under every scenario twice: the journals are the same byte for byte.
 #[tokio::test]
 async fn every_shelf_scenario_replays_to_an_identical_journal() {
-    for (name, _) in dlsim::faults::scenario::SHELF {
+    for name in dlsim::scenario_names() {
         let first = scripted_run(name).await;
         let second = scripted_run(name).await;
         assert_eq!(first, second, "{name} did not replay");
@@ -562,7 +562,7 @@ async fn bad_faults_and_scenarios_are_refused_in_json_and_nothing_loaded_is_lost
         assert_eq!(ct, "application/json");
         assert_eq!(json["error_type"], "INVALID_ARGUMENT", "{path} {body}");
     }
-    assert_eq!(fake.engine().faults().list().len(), 1);
+    assert_eq!(fake.faults().len(), 1);
 }
 
 #[tokio::test]
@@ -617,7 +617,7 @@ async fn a_scenario_loads_at_run_time_and_reset_starts_over() {
         .unwrap();
     assert_eq!(r.status(), 204);
     assert!(fake.journal().is_empty());
-    assert!(fake.engine().faults().is_empty());
+    assert!(fake.faults().is_empty());
     assert_eq!(c.get(&id).await.err(), "UNAUTHENTICATED");
 }
 

@@ -4,8 +4,8 @@
 
 mod common;
 
-use dlsim::engine::library::DEMO_OVF_ITEM_ID as ITEM;
 use dlsim::Dlsim;
+use dlsim::DEMO_OVF_ITEM_ID as ITEM;
 use serde_json::{json, Value};
 
 struct Rpc {

@@ -10,10 +10,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use dlsim::client::TlsPolicy;
-use dlsim::conformance::{self, report, CheckOptions, Outcome};
-use dlsim::faults::Violation;
 use dlsim::Dlsim;
+use dlsim::TlsPolicy;
+use dlsim::Violation;
+use dlsim::{CheckOptions, RuleOutcome as Outcome};
 use quick_xml::events::{BytesStart, Event};
 
 /// One element of a parsed document.
@@ -296,11 +296,11 @@ async fn a_junit_report_with_failures_and_skips_is_valid_junit_10() {
         .await;
     let mut o = CheckOptions::new(fake.base_url(), fake.username(), fake.password());
     o.tls = TlsPolicy::Insecure;
-    let r = conformance::run(&o, |_| {}).await.expect("the check runs");
+    let r = dlsim::check(&o, |_| {}).await.expect("the check runs");
     assert!(r.count(Outcome::Fail) > 0 && r.count(Outcome::Skip) > 0);
 
     for strict in [false, true] {
-        let xml = report::junit(&r, strict);
+        let xml = r.junit(strict);
         let found = errors(&xml);
         assert!(found.is_empty(), "{found:#?}\n{xml}");
 

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use common::forms::{Client, Form};
 use common::{ISO_ITEM, OVF_ITEM};
-use dlsim::engine::PrepareTiming;
-use dlsim::model::Timestamp;
 use dlsim::Dlsim;
+use dlsim::PrepareTiming;
+use dlsim::Timestamp;
 use rstest::rstest;
 use serde_json::json;
 

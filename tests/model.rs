@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use common::forms::{Client, Form, Out};
 use common::{ISO_ITEM, OVF_ITEM};
-use dlsim::model::Timestamp;
+use dlsim::Timestamp;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dlsim::engine::library::DEMO_OVF_ITEM_ID;
 use dlsim::Dlsim;
+use dlsim::DEMO_OVF_ITEM_ID;
 
 const SDK: &[&str] = &[
     "vmware-vcenter==9.1.1.0",
@@ -154,7 +154,7 @@ async fn whole_download(mode: &'static str) {
         .journal()
         .iter()
         .filter(|e| e.op.is_some() && e.path != "session.expired")
-        .filter(|e| e.op != Some(dlsim::op::OpName::Download))
+        .filter(|e| e.op != Some(dlsim::OpName::Download))
         .all(|e| e.form.map(|f| f.as_str()) == Some(form)));
 }
 

@@ -179,7 +179,7 @@ async fn govmomi_fail_without_a_body_is_accepted_on_rest_only() {
 #[tokio::test]
 async fn find_libraries_and_items_as_govc_does() {
     let (_fake, c, _) = setup().await;
-    let lib = dlsim::engine::library::DEMO_LIBRARY_ID;
+    let lib = dlsim::DEMO_LIBRARY_ID;
     let find = |path: String, body: Value| {
         let c = &c;
         async move { raw(c, Method::POST, &path, Some(&body.to_string())).await }

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::forms::{Client, Form};
@@ -81,11 +80,8 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
 #[tokio::test]
 async fn over_tls_a_silent_connection_is_closed_after_the_header_timeout() {
     let fake = fake(true).await;
-    let verifier = Arc::new(dlsim::client::tls::PinVerifier::new(
-        dlsim::client::tls::Pin::Any,
-    ));
-    let config = dlsim::client::tls::client_config(verifier).unwrap();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let pem = &fake.certificate().expect("started with TLS").pem;
+    let connector = tokio_rustls::TlsConnector::from(common::tls::trusting(pem));
     let tcp = TcpStream::connect(addr(&fake)).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let mut tls = connector.connect(name, tcp).await.unwrap();

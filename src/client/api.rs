@@ -24,9 +24,6 @@ use super::forms::{self, Call, Exchange, Form};
 use super::tls::{client_config, Pin, PinVerifier, Thumbprints};
 use super::ClientError;
 
-/// The session header of `/api`.
-pub use super::forms::SESSION_HEADER;
-
 /// How long one API call may take (downloads have no overall limit).
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,8 +66,6 @@ pub struct FileInfo {
     pub name: String,
     #[serde(default)]
     pub size: Option<i64>,
-    #[serde(default)]
-    pub bytes_transferred: Option<i64>,
     pub status: String,
     #[serde(default)]
     pub download_endpoint: Option<Endpoint>,

@@ -22,11 +22,11 @@
 //!   client logs out.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), dlsim::client::ClientError> {
-//! use dlsim::client::{run, DownloadOptions, TlsPolicy};
+//! # async fn demo() -> Result<(), dlsim::DownloadError> {
+//! use dlsim::{download, DownloadOptions, TlsPolicy};
 //! let mut opts = DownloadOptions::new("https://vc.example", "user", "secret", "item-id");
 //! opts.tls = TlsPolicy::Thumbprint("AB:CD:...".into());
-//! let report = run(&opts, |_event| {}).await?;
+//! let report = download(&opts, |_event| {}).await?;
 //! print!("{}", report.summary());
 //! # Ok(()) }
 //! ```

@@ -53,6 +53,7 @@ pub fn rules() -> &'static [Rule] {
     })
 }
 
+#[cfg(test)]
 pub fn rule(id: &str) -> Option<&'static Rule> {
     rules().iter().find(|r| r.id == id)
 }

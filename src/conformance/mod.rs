@@ -7,8 +7,12 @@
 //! it, and a test that shows the runner catches it.
 
 pub mod catalog;
+#[cfg(test)]
+mod contract_links_tests;
 mod probes;
 pub mod report;
+#[cfg(test)]
+mod rules_tests;
 mod target;
 
 use std::collections::BTreeMap;
@@ -133,6 +137,21 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report as `dlsim check` prints it: one line per rule and form, then a summary.
+    pub fn text(&self, strict: bool) -> String {
+        report::text(self, strict)
+    }
+
+    /// The report as one JSON document (`dlsim check --format json`).
+    pub fn json(&self, strict: bool) -> String {
+        report::json(self, strict)
+    }
+
+    /// The report as a JUnit XML document (`dlsim check --format junit`).
+    pub fn junit(&self, strict: bool) -> String {
+        report::junit(self, strict)
+    }
+
     /// Whether the run passes: every rule was reached, and every MUST rule (with `strict`,
     /// every SHOULD rule too) holds.
     pub fn passed(&self, strict: bool) -> bool {

@@ -129,3 +129,22 @@ pub fn library_from_directory(dir: &Path) -> Result<Vec<LibrarySpec>, CatalogErr
         items,
     }])
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::{library_from_directory, read_directories};
+    use crate::engine::library::CatalogError;
+
+    #[test]
+    fn a_symlink_out_of_the_library_is_refused_at_load() {
+        let root = tempfile::tempdir().unwrap();
+        let lib = root.path().join("lib");
+        std::fs::create_dir_all(lib.join("item")).unwrap();
+        std::fs::write(root.path().join("secret.txt"), b"x").unwrap();
+        std::os::unix::fs::symlink(root.path().join("secret.txt"), lib.join("item/link.iso"))
+            .unwrap();
+        let mut specs = library_from_directory(&lib).unwrap();
+        let err = read_directories(&mut specs).unwrap_err();
+        assert!(matches!(err, CatalogError::NotInDirectory { .. }), "{err}");
+    }
+}

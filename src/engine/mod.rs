@@ -51,7 +51,7 @@ pub struct PrepareTiming {
     pub requested_ms: u64,
     /// Time spent in PREPARING, in milliseconds.
     pub preparing_ms: u64,
-    /// Stay PREPARING until the file has been read for its checksum (see [`prepare`]). Off, a
+    /// Stay PREPARING until the file has been read for its checksum (see `engine::prepare`). Off, a
     /// download that outruns the read waits at its last byte. The engine follows it as given;
     /// the server turns it off under a virtual clock (`server::prepare_timing_for`).
     pub wait_for_checksum: bool,
@@ -220,10 +220,6 @@ impl Engine {
 
     pub fn clock(&self) -> &Clock {
         &self.clock
-    }
-
-    pub fn config(&self) -> &EngineConfig {
-        &self.config
     }
 
     /// Lock the store after purging every session that expired by now.
@@ -785,7 +781,6 @@ impl Engine {
             algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
             transfer: f.transfer.clone(),
             checksum: f.checksum.clone(),
-            session_id: s.id.clone(),
             corrupt_at: f.faults.corrupt_at,
         })
     }
@@ -817,12 +812,6 @@ impl Engine {
         let (store, _) = self.store();
         let owner = store.sessions.owner_of(id)?;
         store.sessions.get(owner, id).map(SessionFacts::of)
-    }
-
-    /// The same, for the session behind a download URI token.
-    pub fn session_facts_by_token(&self, token: &str) -> Option<SessionFacts> {
-        let (store, _) = self.store();
-        store.sessions.by_content_token(token).map(SessionFacts::of)
     }
 
     /// The id of the session a download token belongs (or, recently, belonged) to.
@@ -982,8 +971,6 @@ pub struct Download {
     pub transfer: Arc<Transfer>,
     /// The checksum computation prepare started; none when checksums are off.
     pub checksum: Option<Arc<dyn PrepareRead>>,
-    /// The session whose URI this is.
-    pub session_id: String,
     /// Serve the byte at this offset flipped (a fault; the checksum stays honest).
     pub corrupt_at: Option<u64>,
 }

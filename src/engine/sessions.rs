@@ -202,8 +202,4 @@ impl SessionStore {
     pub fn len(&self) -> usize {
         self.by_id.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
 }

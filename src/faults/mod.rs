@@ -13,7 +13,7 @@ pub mod verify;
 pub mod wire;
 
 pub use rule::{Fault, FormName, What, When};
-pub use set::{Faults, Fired, Point};
+pub use set::{Faults, Point};
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -88,9 +88,6 @@ impl FromStr for Violation {
 pub struct Violations(BTreeSet<Violation>);
 
 impl Violations {
-    pub fn new(list: impl IntoIterator<Item = Violation>) -> Self {
-        Violations(list.into_iter().collect())
-    }
     pub fn has(&self, v: Violation) -> bool {
         self.0.contains(&v)
     }

@@ -111,7 +111,8 @@ impl Scenario {
     }
 }
 
-/// The names on the shelf.
+/// The names of the built-in fault scenarios (what `dlsim scenarios` lists), each loadable
+/// with [`Dlsim::load_scenario`](crate::Dlsim::load_scenario) or `dlsim serve --scenario NAME`.
 pub fn shelf_names() -> Vec<&'static str> {
     SHELF.iter().map(|(n, _)| *n).collect()
 }

@@ -142,7 +142,7 @@ impl Expectations {
 pub struct Report {
     /// Every applied expectation passed.
     pub passed: bool,
-    /// One per expectation, in the order of [`EXPECTATION_IDS`], applied or not.
+    /// One per expectation, in the order of the expectation ids, applied or not.
     pub expectations: Vec<Outcome>,
     /// Journal lines dropped from memory before this verification: it saw only the rest.
     #[serde(default)]

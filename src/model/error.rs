@@ -9,7 +9,7 @@ use super::value::{
     VapiType,
 };
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// `com.vmware.vapi.std.errors.error.type`
     ErrorType, "com.vmware.vapi.std.errors.error.type", {
     Error => "ERROR",
@@ -185,4 +185,4 @@ impl VapiType for VapiError {
         })
     }
 }
-crate::vapi_struct_type!(VapiError, STD_ERROR);
+crate::model::message::vapi_struct_type!(VapiError, STD_ERROR);

@@ -6,7 +6,7 @@ use super::value::{
     VapiType,
 };
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// `com.vmware.content.library.item.downloadsession.file.prepare_status`
     PrepareStatus, "com.vmware.content.library.item.downloadsession.file.prepare_status", {
     Unprepared => "UNPREPARED",
@@ -16,14 +16,14 @@ crate::vapi_enum!(
     Error => "ERROR",
 });
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// `com.vmware.content.library.item.downloadsession.file.endpoint_type`
     EndpointType, "com.vmware.content.library.item.downloadsession.file.endpoint_type", {
     Https => "HTTPS",
     Direct => "DIRECT",
 });
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// `com.vmware.content.library.item.file.checksum_algorithm`; unset means SHA1.
     ChecksumAlgorithm, "com.vmware.content.library.item.file.checksum_algorithm", {
     Sha1 => "SHA1",
@@ -149,7 +149,7 @@ impl VapiType for TransferEndpoint {
         })
     }
 }
-crate::vapi_struct_type!(TransferEndpoint, TRANSFER_ENDPOINT);
+crate::model::message::vapi_struct_type!(TransferEndpoint, TRANSFER_ENDPOINT);
 
 impl VapiType for ChecksumInfo {
     fn vapi_type() -> &'static Type {
@@ -170,7 +170,7 @@ impl VapiType for ChecksumInfo {
         })
     }
 }
-crate::vapi_struct_type!(ChecksumInfo, CHECKSUM_INFO);
+crate::model::message::vapi_struct_type!(ChecksumInfo, CHECKSUM_INFO);
 
 impl VapiType for FileInfo {
     fn vapi_type() -> &'static Type {
@@ -201,4 +201,4 @@ impl VapiType for FileInfo {
         })
     }
 }
-crate::vapi_struct_type!(FileInfo, FILE_INFO);
+crate::model::message::vapi_struct_type!(FileInfo, FILE_INFO);

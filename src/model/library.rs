@@ -7,7 +7,7 @@ use super::value::{
     VapiType,
 };
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// `com.vmware.content.library_model.library_type`
     LibraryType, "com.vmware.content.library_model.library_type", {
     Local => "LOCAL",
@@ -195,7 +195,7 @@ impl VapiType for LibraryModel {
         })
     }
 }
-crate::vapi_struct_type!(LibraryModel, LIBRARY_MODEL);
+crate::model::message::vapi_struct_type!(LibraryModel, LIBRARY_MODEL);
 
 impl VapiType for ItemModel {
     fn vapi_type() -> &'static Type {
@@ -236,7 +236,7 @@ impl VapiType for ItemModel {
         })
     }
 }
-crate::vapi_struct_type!(ItemModel, ITEM_MODEL);
+crate::model::message::vapi_struct_type!(ItemModel, ITEM_MODEL);
 
 impl VapiType for SessionInfo {
     fn vapi_type() -> &'static Type {
@@ -259,4 +259,4 @@ impl VapiType for SessionInfo {
         })
     }
 }
-crate::vapi_struct_type!(SessionInfo, SESSION_INFO);
+crate::model::message::vapi_struct_type!(SessionInfo, SESSION_INFO);

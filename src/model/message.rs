@@ -9,7 +9,7 @@ use super::value::{
     VapiType,
 };
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// How a `dt` localization parameter is displayed.
     DateTimeFormat, "com.vmware.vapi.std.localization_param.date_time_format", {
     ShortDate => "SHORT_DATE",
@@ -130,7 +130,6 @@ pub static NESTED_LOCALIZABLE_MESSAGE: StructDef = StructDef {
 };
 
 /// Implements [`VapiType`] for a structure given its [`StructDef`] static.
-#[macro_export]
 macro_rules! vapi_struct_type {
     ($ty:ty, $def:expr) => {
         impl $crate::model::value::VapiStruct for $ty {
@@ -138,6 +137,7 @@ macro_rules! vapi_struct_type {
         }
     };
 }
+pub(crate) use vapi_struct_type;
 
 impl LocalizableMessage {
     /// A message with positional arguments.

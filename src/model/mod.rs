@@ -16,9 +16,11 @@ pub use file::{
     ChecksumAlgorithm, ChecksumInfo, EndpointType, FileInfo, PrepareStatus, TransferEndpoint,
 };
 pub use library::{ItemModel, LibraryModel, LibraryType, SessionInfo};
-pub use message::{
-    DateTimeFormat, LocalizableMessage, LocalizationParam, NestedLocalizableMessage,
-};
+#[cfg(test)]
+pub use message::DateTimeFormat;
+pub use message::{LocalizableMessage, LocalizationParam, NestedLocalizableMessage};
 pub use session::{DownloadSessionModel, State};
 pub use time::Timestamp;
-pub use value::{DecodeError, Map, Type, Value, VapiType};
+#[cfg(test)]
+pub use value::Map;
+pub use value::{DecodeError, Value, VapiType};

@@ -7,7 +7,7 @@ use super::value::{
     VapiType,
 };
 
-crate::vapi_enum!(
+crate::model::value::vapi_enum!(
     /// `com.vmware.content.library.item.download_session_model.state`
     State, "com.vmware.content.library.item.download_session_model.state", {
     Active => "ACTIVE",
@@ -93,4 +93,4 @@ impl VapiType for DownloadSessionModel {
         })
     }
 }
-crate::vapi_struct_type!(DownloadSessionModel, DOWNLOAD_SESSION_MODEL);
+crate::model::message::vapi_struct_type!(DownloadSessionModel, DOWNLOAD_SESSION_MODEL);

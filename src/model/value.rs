@@ -375,7 +375,6 @@ impl FromValue for serde_json::Value {
 }
 
 /// Declares a vAPI enumeration: the Rust enum, its [`EnumDef`], and its value conversions.
-#[macro_export]
 macro_rules! vapi_enum {
     ($(#[$m:meta])* $name:ident, $canonical:literal, { $($(#[$vm:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$m])*
@@ -387,6 +386,8 @@ macro_rules! vapi_enum {
                 name: $canonical,
                 values: &[$($wire),+],
             };
+            // Generated for every enum; the tests' generators and `ErrorType` use it.
+            #[allow(dead_code)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
             /// The value name as written on every wire form.
             pub fn as_str(self) -> &'static str {
@@ -428,3 +429,4 @@ macro_rules! vapi_enum {
         }
     };
 }
+pub(crate) use vapi_enum;

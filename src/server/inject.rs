@@ -37,12 +37,6 @@ pub struct Injected {
     pub labels: Vec<String>,
 }
 
-impl Injected {
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-}
-
 /// Consult the faults for `t` (nothing is looked up unless a loaded rule needs it).
 pub fn consult(state: &AppState, t: &Target<'_>) -> Injected {
     let faults = &state.engine.faults();

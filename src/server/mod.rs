@@ -18,6 +18,9 @@ pub mod respond;
 pub mod tls;
 pub mod transport;
 
+#[cfg(test)]
+mod control_plane_tests;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -224,7 +227,6 @@ pub enum StartError {
 /// A server running in the background of the current tokio runtime.
 #[derive(Debug)]
 pub struct RunningServer {
-    addr: SocketAddr,
     base_url: String,
     engine: Arc<Engine>,
     state: Arc<AppState>,
@@ -236,9 +238,6 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
     /// `http://host:port`, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -264,11 +263,6 @@ impl RunningServer {
     ///
     /// Connections still busy after the grace period (a client that stopped reading a large
     /// download, say) are dropped, so a stop never hangs.
-    pub async fn shutdown(mut self) -> std::io::Result<()> {
-        self.stop().await
-    }
-
-    /// [`RunningServer::shutdown`] through a borrow: for owners that cannot give it up.
     pub async fn stop(&mut self) -> std::io::Result<()> {
         self.stop_unless(std::future::pending(), |_, _| {}).await
     }
@@ -312,15 +306,6 @@ impl RunningServer {
                 Ok(())
             }
         }
-    }
-
-    /// Serve until `signal` completes, then shut down gracefully.
-    pub async fn run_until(
-        self,
-        signal: impl std::future::Future<Output = ()>,
-    ) -> std::io::Result<()> {
-        signal.await;
-        self.shutdown().await
     }
 }
 
@@ -438,7 +423,6 @@ pub async fn start(mut config: ServerConfig) -> Result<RunningServer, StartError
         }
     };
     Ok(RunningServer {
-        addr,
         base_url,
         engine,
         state,

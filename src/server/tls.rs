@@ -36,8 +36,6 @@ pub enum TlsError {
     Config(String),
 }
 
-pub use crate::ids::thumbprint;
-
 impl Certificate {
     /// A self-signed certificate for `localhost`, `127.0.0.1`, `::1` and `extra_names`.
     pub fn generate(extra_names: &[String]) -> Result<Self, TlsError> {

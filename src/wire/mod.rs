@@ -310,6 +310,7 @@ fn static_struct_decode(
 }
 
 /// Decode a whole model value of type `T` from JSON in the given map style.
+#[cfg(test)]
 pub fn decode_model<T: VapiType>(
     json: &Json,
     style: MapStyle,
@@ -319,6 +320,7 @@ pub fn decode_model<T: VapiType>(
 }
 
 /// Decode a standard error whose type is known from outside the struct (a `/rest` `type`).
+#[cfg(test)]
 pub(crate) fn decode_model_named(
     json: &Json,
     style: MapStyle,
@@ -332,6 +334,7 @@ pub(crate) fn decode_model_named(
 }
 
 /// Encode a model value as JSON in the given map style.
+#[cfg(test)]
 pub fn encode_model<T: VapiType>(v: &T, style: MapStyle) -> Json {
     json::encode(&v.to_value(), style)
 }
@@ -351,3 +354,8 @@ mod tests {
         assert!(e.messages[0].default_message.len() < 2 * ECHO_CHARS + 64);
     }
 }
+
+#[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
+mod roundtrip_tests;

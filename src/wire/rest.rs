@@ -8,7 +8,7 @@ use serde_json::{json, Value as Json};
 
 use super::json::{self, MapStyle};
 use super::{Outcome, Reply};
-use crate::model::{DecodeError, ErrorType, VapiError, VapiType};
+use crate::model::{VapiError, VapiType};
 
 /// Maps are key/value entry lists on this form.
 pub const STYLE: MapStyle = MapStyle::EntryList;
@@ -36,7 +36,9 @@ pub fn error_body(e: &VapiError) -> Json {
 }
 
 /// Read a `/rest` error body; `type` names the error when `value` carries no `error_type`.
-pub fn decode_error(body: &Json) -> Result<VapiError, DecodeError> {
+#[cfg(test)]
+pub fn decode_error(body: &Json) -> Result<VapiError, crate::model::DecodeError> {
+    use crate::model::{DecodeError, ErrorType};
     let name = body
         .get("type")
         .and_then(Json::as_str)

@@ -144,10 +144,8 @@ impl Client {
                 }
                 Form::Rest => {
                     assert_schema("rest/error", &body);
-                    let t = dlsim::model::ErrorType::from_canonical_name(
-                        body["type"].as_str().unwrap(),
-                    )
-                    .expect("a standard error type");
+                    let t = dlsim::ErrorType::from_canonical_name(body["type"].as_str().unwrap())
+                        .expect("a standard error type");
                     if let Some(inner) = body["value"].get("error_type") {
                         assert_eq!(inner, t.as_str(), "type and error_type agree");
                     }

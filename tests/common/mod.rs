@@ -30,11 +30,10 @@ impl Resp {
 
 /// Assert `doc` is valid against the named schema, listing every violation if not.
 pub fn assert_schema(schema: &str, doc: &Value) {
-    if let Err(violations) = dlsim::schemas::validate(schema, doc) {
-        let list: Vec<String> = violations.iter().map(|v| v.to_string()).collect();
+    if let Err(violations) = schema::validate(schema, doc) {
         panic!(
             "response breaks schema {schema}:\n{}\n{doc:#}",
-            list.join("\n")
+            violations.join("\n")
         );
     }
 }
@@ -170,5 +169,6 @@ pub const DS: &str = "/content/library/item/download-session";
 pub const OVF_ITEM: &str = dlsim::DEMO_OVF_ITEM_ID;
 pub const ISO_ITEM: &str = dlsim::DEMO_ISO_ITEM_ID;
 pub mod forms;
+pub mod schema;
 pub mod serve;
 pub mod tls;

@@ -1,4 +1,4 @@
-//! Checks the hand-written wire schemas (`schemas/`, via `dlsim::schemas`)
+//! Checks the hand-written wire schemas (`schemas/`, via `crate::schemas`)
 //! against the fixture documents in `fixtures/`.
 //!
 //! Layout: `fixtures/<form>/<type>/valid/<what-it-shows>.json` and
@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dlsim::schemas::{self, SchemaViolation};
+use crate::schemas::{self, SchemaViolation};
 use serde_json::{Map, Value};
 
 fn fixtures_root() -> PathBuf {

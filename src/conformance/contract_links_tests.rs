@@ -25,7 +25,7 @@ fn every_rule_links_to_an_existing_section_and_a_listed_vmware_page() {
     let doc = read("docs/contract.md");
     let ids = anchors(&doc);
     assert!(ids.len() > 20, "{ids:?}");
-    let rules = dlsim::conformance::catalog::rules();
+    let rules = crate::conformance::catalog::rules();
     assert!(rules.len() > 30);
     for r in rules {
         let anchor = r

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use dlsim::model::*;
-use dlsim::wire::json::MapStyle;
-use dlsim::wire::{decode_model, encode_model};
+use crate::model::*;
+use crate::wire::json::MapStyle;
+use crate::wire::{decode_model, encode_model};
 use serde_json::{json, Value};
 
 fn roundtrip<T: VapiType>(doc: &Value, style: MapStyle) -> Result<Value, DecodeError> {
@@ -27,8 +27,8 @@ fn roundtrip_kind(kind: &str, doc: &Value, style: MapStyle) -> Option<Result<Val
         "session_info" => roundtrip::<SessionInfo>(doc, style),
         "error" => match style {
             MapStyle::Object => roundtrip::<VapiError>(doc, style),
-            MapStyle::EntryList => dlsim::wire::rest::decode_error(doc).map(|e| {
-                let mut back = dlsim::wire::rest::error_body(&e);
+            MapStyle::EntryList => crate::wire::rest::decode_error(doc).map(|e| {
+                let mut back = crate::wire::rest::error_body(&e);
                 // dlsim always adds `error_type` inside `value` (as vCenter 7.0U3+ does).
                 if doc["value"].get("error_type").is_none() {
                     assert_eq!(back["value"]["error_type"], e.error_type.as_str());

@@ -1,6 +1,6 @@
-//! The ready file of `dlsim serve --ready-file PATH` (a module of the binary, not of the
-//! library): one JSON object that tells a test harness everything it needs to drive the server
-//! it started. Its fields are documented by the JSON Schema `schemas/dlsim/ready.json`.
+//! The ready file of `dlsim serve --ready-file PATH` (a module of the command line): one JSON
+//! object that tells a test harness everything it needs to drive the server it started.
+//! Its fields are documented by the JSON Schema `schemas/dlsim/ready.json`.
 //!
 //! It is written atomically: the object goes to a temporary file in the same directory, which
 //! is then renamed over `PATH`, so a poller sees either no file or the whole object.
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use dlsim::server::RunningServer;
+use crate::server::RunningServer;
 
 /// The ready document of a started server, logging in as `user` / `password`.
 pub fn document(running: &RunningServer, user: &str, password: &str, control_token: bool) -> Value {

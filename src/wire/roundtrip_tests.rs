@@ -22,14 +22,14 @@
 use std::collections::HashSet;
 use std::fmt::Debug;
 
-use dlsim::model::{
+use crate::model::{
     ChecksumAlgorithm, ChecksumInfo, DateTimeFormat, DownloadSessionModel, ErrorType, FileInfo,
     LocalizableMessage, LocalizationParam, Map, NestedLocalizableMessage, PrepareStatus,
     SessionInfo, State, Timestamp, TransferEndpoint, VapiError, VapiType,
 };
-use dlsim::schemas;
-use dlsim::wire::json::MapStyle;
-use dlsim::wire::{decode_model, encode_model};
+use crate::schemas;
+use crate::wire::json::MapStyle;
+use crate::wire::{decode_model, encode_model};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{json, Map as JsonMap, Value as Json};
@@ -584,10 +584,10 @@ fn roundtrips<T: Case>(v: &T) -> Result<(), TestCaseError> {
         prop_assert_eq!(&back, v, "{:?} text: {}", style, text);
     }
     // The third encoding: JSON-RPC's typed values, through JSON text too.
-    let json = dlsim::wire::jsonrpc::encode(&v.to_value());
+    let json = crate::wire::jsonrpc::encode(&v.to_value());
     let reparsed: Json = serde_json::from_str(&text_of(&json))
         .map_err(|e| TestCaseError::fail(format!("JSON-RPC: {e}\nJSON: {json}")))?;
-    let back = dlsim::wire::jsonrpc::decode(&reparsed, T::vapi_type())
+    let back = crate::wire::jsonrpc::decode(&reparsed, T::vapi_type())
         .and_then(T::from_value)
         .map_err(|e| TestCaseError::fail(format!("JSON-RPC: {e}\nJSON: {json}")))?;
     prop_assert_eq!(&back, v, "JSON-RPC JSON: {}", json);

@@ -1,7 +1,7 @@
 //! A bounded, seeded fuzzing smoke test on the stable toolchain: a few thousand random and
 //! mutated inputs into each parser a client or user can reach (the `/api` and `/rest`
 //! decoders, the scenario and configuration loaders), through the same entry points as the
-//! cargo-fuzz targets in `fuzz/` (`dlsim::fuzzing`). No input may panic, and every refusal
+//! cargo-fuzz targets in `fuzz/` (`crate::fuzzing`). No input may panic, and every refusal
 //! must be well-formed (a 4xx error whose body passes the form's schema; a loader error that
 //! says why). The seed is fixed, so a failure replays; `DLSIM_FUZZ_SEED` tries another.
 //!
@@ -9,7 +9,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use dlsim::fuzzing::{self, Input};
+use crate::fuzzing::{self, Input};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -470,13 +470,13 @@ fn jsonrpc_decoder_survives_random_and_mutated_calls() {
 /// Scenario and configuration texts: the shelf, the README's examples, and bits of TOML.
 fn texts(scenarios: bool) -> Vec<String> {
     if scenarios {
-        dlsim::faults::scenario::SHELF
+        crate::faults::scenario::SHELF
             .iter()
             .map(|(_, t)| t.to_string())
             .collect()
     } else {
         vec![
-            include_str!("../src/config.rs")
+            include_str!("../config.rs")
                 .lines()
                 .skip_while(|l| !l.starts_with("//! ```toml"))
                 .skip(1)

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use dlsim::client::TlsPolicy;
-use dlsim::conformance::{self, report, CheckOptions, Form, Outcome, Report};
-use dlsim::faults::Violation;
-use dlsim::Dlsim;
+use crate::conformance::{self, report, CheckOptions, Form, Outcome, Report};
+use crate::Dlsim;
+use crate::TlsPolicy;
+use crate::Violation;
 
 fn options(fake: &Dlsim) -> CheckOptions {
     let mut o = CheckOptions::new(fake.base_url(), fake.username(), fake.password());
@@ -41,11 +41,7 @@ async fn a_correct_server_passes_every_rule_in_every_form() {
         assert!(r.results.iter().any(|x| x.form == form), "{form:?} checked");
     }
     assert!(r.results.iter().all(|x| x.checks > 0));
-    assert_eq!(
-        fake.engine().session_count(),
-        0,
-        "the run left sessions behind"
-    );
+    assert_eq!(fake.session_count(), 0, "the run left sessions behind");
 }
 
 #[tokio::test]
@@ -99,11 +95,7 @@ async fn prove(v: Violation) {
         assert!(!res.failures[0].message.is_empty());
     }
     if v != Violation::Delete {
-        assert_eq!(
-            fake.engine().session_count(),
-            0,
-            "sessions left behind: {text}"
-        );
+        assert_eq!(fake.session_count(), 0, "sessions left behind: {text}");
     }
 }
 
@@ -193,7 +185,7 @@ async fn should_rules_fail_the_run_only_when_strict() {
 
 #[tokio::test]
 async fn an_interrupted_run_deletes_what_it_created() {
-    use dlsim::engine::PrepareTiming;
+    use crate::PrepareTiming;
     // Prepare never finishes on the frozen virtual clock, so the run is mid-lifecycle.
     let fake = Dlsim::builder()
         .prepare_timing(PrepareTiming {
@@ -224,7 +216,7 @@ async fn an_interrupted_run_deletes_what_it_created() {
         matches!(r, Err(conformance::CheckError::Interrupted)),
         "{r:?}"
     );
-    assert_eq!(fake.engine().session_count(), 0);
+    assert_eq!(fake.session_count(), 0);
 }
 
 #[tokio::test]
