@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dlsim::client::tls::{client_config, Pin, PinVerifier};
+use dlsim::bench_support::{client_config, Pin, PinVerifier};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
