@@ -21,7 +21,7 @@ use crate::faults::What;
 use crate::journal::Entry;
 use crate::model::Value;
 use crate::op::{self, Op, OpName, RawRequest, Rejection, Request};
-use crate::wire::{request_errors, Form, Outcome, Reply};
+use crate::wire::{request_errors, Form, Outcome, Reply, Written};
 
 /// Every request no other route took: the API of every wire form (the decoders do the
 /// routing, so the router captures and decodes nothing), else a JSON 404.
@@ -383,7 +383,10 @@ fn encode(
     if let Some(id) = rpc_id {
         if violations.is_empty() {
             if let Some(bytes) = written(&result, id) {
-                return Answer::Written(bytes);
+                return Answer::Written(Written {
+                    status: 200,
+                    body: Some(bytes),
+                });
             }
         }
         let mut reply = envelope(form, result, id);
@@ -391,6 +394,19 @@ fn encode(
             crate::faults::wire::apply_jsonrpc(&violations, name, &mut reply);
         }
         return Answer::Doc(reply);
+    }
+    if violations.is_empty() {
+        // The common case: the answer serialized straight from the outcome.
+        return Answer::Written(match &result {
+            Ok(outcome) => form.write_reply(outcome),
+            Err(r) => {
+                let mut written = form.write_error(&r.error);
+                if let Some(status) = r.status {
+                    written.status = status;
+                }
+                written
+            }
+        });
     }
     let mut reply = match result {
         Ok(outcome) => form.reply(&outcome),
@@ -402,31 +418,32 @@ fn encode(
             reply
         }
     };
-    if !violations.is_empty() {
-        crate::faults::wire::apply(&violations, form, name, &mut reply);
-    }
+    crate::faults::wire::apply(&violations, form, name, &mut reply);
     Answer::Doc(reply)
 }
 
 /// An answer ready to go out.
 enum Answer {
-    /// A document, written out as it is sent.
+    /// A document (a rule break rewrites it before it goes out).
     Doc(Reply),
-    /// A JSON-RPC answer serialized straight from the outcome (HTTP 200).
-    Written(Vec<u8>),
+    /// An answer serialized straight from the outcome.
+    Written(Written),
 }
 
 impl Answer {
     fn status(&self) -> u16 {
         match self {
             Answer::Doc(r) => r.status,
-            Answer::Written(_) => 200,
+            Answer::Written(w) => w.status,
         }
     }
     fn into_response(self) -> Response {
-        match self {
-            Answer::Doc(r) => to_response(r),
-            Answer::Written(bytes) => {
+        let w = match self {
+            Answer::Doc(r) => return to_response(r),
+            Answer::Written(w) => w,
+        };
+        let mut resp = match w.body {
+            Some(bytes) => {
                 let mut resp = Response::new(Body::from(bytes));
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,
@@ -434,7 +451,11 @@ impl Answer {
                 );
                 resp
             }
-        }
+            None => Response::new(Body::empty()),
+        };
+        *resp.status_mut() = axum::http::StatusCode::from_u16(w.status)
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        resp
     }
 }
 
@@ -487,9 +508,10 @@ mod tests {
     use super::*;
     use crate::model::value::StructValue;
 
-    /// The bytes `written` sends are the document `envelope` builds, for every kind of answer.
+    /// The bytes sent straight from an outcome are the documents the forms build, in every
+    /// form and for every kind of answer (JSON-RPC's in its envelope too).
     #[test]
-    fn written_answers_are_the_envelope_documents() {
+    fn written_answers_are_the_form_documents() {
         let id = serde_json::json!("7");
         let read = Value::Struct(StructValue {
             name: "com.vmware.example",
@@ -520,6 +542,15 @@ mod tests {
         ];
         for result in answers {
             let bytes = written(&result, &id).expect("written");
+            for form in [Form::Api, Form::Rest, Form::SdkRest, Form::JsonRpc] {
+                let (written, reply) = match &result {
+                    Ok(o) => (form.write_reply(o), form.reply(o)),
+                    Err(r) => (form.write_error(&r.error), form.error(&r.error)),
+                };
+                assert_eq!(written.status, reply.status, "{form:?}");
+                let text = written.body.map(|b| String::from_utf8(b).unwrap());
+                assert_eq!(text, reply.body.map(|b| b.to_string()), "{form:?}");
+            }
             let doc = envelope(Form::JsonRpc, result, &id).body.unwrap();
             assert_eq!(String::from_utf8(bytes).unwrap(), doc.to_string());
         }

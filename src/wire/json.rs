@@ -5,7 +5,8 @@
 //! [`Type`] description: unknown fields, wrong types and the wrong map encoding are refused with
 //! the JSON pointer of the offending value.
 
-use serde_json::{Map as JsonMap, Number, Value as Json};
+use serde::{Serialize, Serializer};
+use serde_json::{Map as JsonMap, Value as Json};
 
 use crate::model::value::{DecodeError, StructValue, Type, Value};
 
@@ -18,47 +19,53 @@ pub enum MapStyle {
     EntryList,
 }
 
-/// Write a value as JSON. Unset optional fields are left out of structures.
-pub fn encode(value: &Value, style: MapStyle) -> Json {
-    match value {
-        Value::Struct(StructValue { fields, .. }) => {
-            let mut obj = JsonMap::new();
-            for (name, v) in fields {
-                if matches!(v, Value::Optional(None)) {
-                    continue;
+/// A value in a REST form's JSON, written as it is serialized (no intermediate document).
+/// Unset optional fields are left out of structures.
+pub struct Plain<'a>(pub &'a Value, pub MapStyle);
+
+impl Serialize for Plain<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Plain(value, style) = *self;
+        match value {
+            Value::Struct(StructValue { fields, .. }) => s.collect_map(
+                fields
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Value::Optional(None)))
+                    .map(|(name, v)| (*name, Plain(v, style))),
+            ),
+            Value::Optional(None) | Value::Void => s.serialize_unit(),
+            Value::Optional(Some(v)) => Plain(v, style).serialize(s),
+            Value::List(items) => s.collect_seq(items.iter().map(|v| Plain(v, style))),
+            Value::Map(entries) => match style {
+                MapStyle::Object => {
+                    s.collect_map(entries.iter().map(|(k, v)| (k, Plain(v, style))))
                 }
-                obj.insert((*name).to_string(), encode(v, style));
-            }
-            Json::Object(obj)
+                MapStyle::EntryList => s.collect_seq(entries.iter().map(|(k, v)| JsonEntry {
+                    key: k,
+                    value: Plain(v, style),
+                })),
+            },
+            Value::String(x) | Value::Secret(x) => s.serialize_str(x),
+            Value::Long(n) => s.serialize_i64(*n),
+            // JSON has no NaN or infinity.
+            Value::Double(d) if d.is_finite() => s.serialize_f64(*d),
+            Value::Double(_) => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Dynamic(j) => j.serialize(s),
         }
-        Value::Optional(None) | Value::Void => Json::Null,
-        Value::Optional(Some(v)) => encode(v, style),
-        Value::List(items) => Json::Array(items.iter().map(|v| encode(v, style)).collect()),
-        Value::Map(entries) => match style {
-            MapStyle::Object => Json::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.clone(), encode(v, style)))
-                    .collect(),
-            ),
-            MapStyle::EntryList => Json::Array(
-                entries
-                    .iter()
-                    .map(|(k, v)| {
-                        let mut e = JsonMap::new();
-                        e.insert("key".into(), Json::String(k.clone()));
-                        e.insert("value".into(), encode(v, style));
-                        Json::Object(e)
-                    })
-                    .collect(),
-            ),
-        },
-        Value::String(s) | Value::Secret(s) => Json::String(s.clone()),
-        Value::Long(n) => Json::Number((*n).into()),
-        Value::Double(d) => Number::from_f64(*d).map(Json::Number).unwrap_or(Json::Null),
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Dynamic(j) => j.clone(),
     }
+}
+
+/// A `/rest` map entry, `{"key": k, "value": v}`.
+#[derive(Serialize)]
+struct JsonEntry<'a> {
+    key: &'a str,
+    value: Plain<'a>,
+}
+
+/// Write a value as a JSON document. Unset optional fields are left out of structures.
+pub fn encode(value: &Value, style: MapStyle) -> Json {
+    serde_json::to_value(Plain(value, style)).unwrap_or(Json::Null)
 }
 
 /// Read JSON as a value of type `ty`. JSON `null` and absence both mean an unset optional.

@@ -52,6 +52,23 @@ pub struct Reply {
     pub body: Option<Json>,
 }
 
+/// An answer already serialized: its status and body (none for an empty one). The same
+/// bytes as the [`Reply`] a form builds, without building the document first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub status: u16,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Written {
+    fn of(status: u16, body: &impl serde::Serialize) -> Self {
+        Written {
+            status,
+            body: Some(serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec())),
+        }
+    }
+}
+
 /// A wire form, chosen by the route alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
@@ -89,6 +106,81 @@ impl Form {
                     body: Some(Json::Object(m)),
                 }
             }
+        }
+    }
+    /// [`Form::reply`], serialized straight from the outcome.
+    pub fn write_reply(self, outcome: &Outcome) -> Written {
+        use json::Plain;
+        #[derive(serde::Serialize)]
+        struct Wrapped<T> {
+            value: T,
+        }
+        #[derive(serde::Serialize)]
+        struct Output<'a> {
+            output: jsonrpc::Typed<'a>,
+        }
+        let done = Written {
+            status: 204,
+            body: None,
+        };
+        match (self, outcome) {
+            (Form::Api, Outcome::Created(v)) => Written::of(201, &Plain(v, api::STYLE)),
+            (Form::Api, Outcome::Read(v)) => Written::of(200, &Plain(v, api::STYLE)),
+            (Form::Api, Outcome::Done) => done,
+            (Form::Rest | Form::SdkRest, Outcome::Created(v) | Outcome::Read(v)) => Written::of(
+                200,
+                &Wrapped {
+                    value: Plain(v, rest::STYLE),
+                },
+            ),
+            (Form::Rest | Form::SdkRest, Outcome::Done) => Written {
+                status: 200,
+                ..done
+            },
+            (Form::JsonRpc, Outcome::Created(v) | Outcome::Read(v)) => Written::of(
+                200,
+                &Output {
+                    output: jsonrpc::Typed(v),
+                },
+            ),
+            (Form::JsonRpc, Outcome::Done) => Written::of(
+                200,
+                &Output {
+                    output: jsonrpc::Typed(&crate::model::Value::Void),
+                },
+            ),
+        }
+    }
+    /// [`Form::error`], serialized straight from the error.
+    pub fn write_error(self, e: &VapiError) -> Written {
+        use json::Plain;
+        #[derive(serde::Serialize)]
+        struct RestError<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            value: Plain<'a>,
+        }
+        #[derive(serde::Serialize)]
+        struct RpcError<'a> {
+            error: jsonrpc::TypedError<'a>,
+        }
+        let value = e.to_value();
+        let status = http_status(e.error_type);
+        match self {
+            Form::Api => Written::of(status, &Plain(&value, api::STYLE)),
+            Form::Rest | Form::SdkRest => Written::of(
+                status,
+                &RestError {
+                    kind: e.error_type.canonical_name(),
+                    value: Plain(&value, rest::STYLE),
+                },
+            ),
+            Form::JsonRpc => Written::of(
+                200,
+                &RpcError {
+                    error: jsonrpc::TypedError(&value),
+                },
+            ),
         }
     }
     /// Write an error: its status from the standard table, its body in this form.
