@@ -416,7 +416,7 @@ impl Engine {
                     prepare: None,
                     transfer: Arc::default(),
                     checksum: None,
-                    faults: Default::default(),
+                    faults: None,
                 })
                 .collect(),
         });
@@ -629,7 +629,7 @@ impl Engine {
     }
 
     fn file_info(&self, s: &Session, f: &SessionFile, now: Timestamp) -> FileInfo {
-        let marks = &f.faults;
+        let marks = f.marks();
         let status = match f.prepare {
             None => PrepareStatus::Unprepared,
             Some(p) => {
@@ -696,7 +696,8 @@ impl Engine {
     }
 
     fn endpoint(&self, s: &Session, file: &SessionFile, kind: EndpointType) -> TransferEndpoint {
-        let wrong_thumbprint = file.faults.wrong_thumbprint || self.violates(Violation::Thumbprint);
+        let wrong_thumbprint =
+            file.marks().wrong_thumbprint || self.violates(Violation::Thumbprint);
         match kind {
             EndpointType::Https => TransferEndpoint {
                 uri: self
@@ -781,7 +782,7 @@ impl Engine {
             algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
             transfer: f.transfer.clone(),
             checksum: f.checksum.clone(),
-            corrupt_at: f.faults.corrupt_at,
+            corrupt_at: f.marks().corrupt_at,
         })
     }
 
@@ -897,15 +898,13 @@ impl Engine {
             (None, Some(g)) => crate::faults::rule::glob_match(g, &f.name),
             (None, None) => true,
         }) {
-            let m = &mut f.faults;
+            let name = &f.name;
+            let m = f.faults.get_or_insert_with(Default::default);
             match what {
                 What::PrepareError(spec) => {
                     m.error = Some(spec.to_message(
                         &format!("{}.file_transfer_failed", errors::PREFIX),
-                        &format!(
-                            "Error transferring file {} to the transfer service.",
-                            f.name
-                        ),
+                        &format!("Error transferring file {name} to the transfer service."),
                     ))
                 }
                 What::PrepareStuck { status, for_ms } => {

@@ -51,8 +51,25 @@ pub struct SessionFile {
     pub transfer: Arc<Transfer>,
     /// The checksum computation the first HTTPS prepare started.
     pub checksum: Option<Arc<dyn PrepareRead>>,
-    /// What injected faults did to this file.
-    pub faults: FileFaults,
+    /// What injected faults did to this file; none until a fault marks it (most files never
+    /// carry one, and a session keeps its files for its whole life).
+    pub faults: Option<Box<FileFaults>>,
+}
+
+impl SessionFile {
+    /// The fault marks on this file (all off when none was left).
+    pub fn marks(&self) -> &FileFaults {
+        static NONE: FileFaults = FileFaults {
+            error: None,
+            stuck: None,
+            extra_ms: 0,
+            wrong_checksum: false,
+            size_delta: 0,
+            wrong_thumbprint: false,
+            corrupt_at: None,
+        };
+        self.faults.as_deref().unwrap_or(&NONE)
+    }
 }
 
 /// The marks session faults leave on a file (all off by default).
