@@ -462,45 +462,29 @@ impl Answer {
 /// A JSON-RPC `result` (an output or a vAPI error) serialized without building the document
 /// [`envelope`] builds; none for a protocol error (rare, and answered by `envelope`).
 fn written(result: &Result<Outcome, Rejection>, id: &serde_json::Value) -> Option<Vec<u8>> {
-    use crate::wire::jsonrpc::{Typed, TypedError};
+    use crate::wire::jsonrpc::RpcResult;
     #[derive(serde::Serialize)]
-    struct Envelope<'a, T> {
+    struct Envelope<'a> {
         jsonrpc: &'static str,
         id: &'a serde_json::Value,
-        result: T,
+        result: RpcResult<'a>,
     }
-    #[derive(serde::Serialize)]
-    struct Output<'a> {
-        output: Typed<'a>,
-    }
-    #[derive(serde::Serialize)]
-    struct Error<'a> {
-        error: TypedError<'a>,
-    }
-    fn answer<T: serde::Serialize>(id: &serde_json::Value, result: T) -> Option<Vec<u8>> {
-        serde_json::to_vec(&Envelope {
-            jsonrpc: "2.0",
-            id,
-            result,
-        })
-        .ok()
-    }
-    match result {
-        Ok(Outcome::Created(v) | Outcome::Read(v)) => answer(id, Output { output: Typed(v) }),
-        Ok(Outcome::Done) => answer(
-            id,
-            Output {
-                output: Typed(&Value::Void),
-            },
-        ),
-        Err(r) if r.protocol.is_none() => answer(
-            id,
-            Error {
-                error: TypedError(&crate::model::VapiType::to_value(&r.error)),
-            },
-        ),
-        Err(_) => None,
-    }
+    let error;
+    let result = match result {
+        Ok(Outcome::Created(v) | Outcome::Read(v)) => RpcResult::Output(v),
+        Ok(Outcome::Done) => RpcResult::Output(&Value::Void),
+        Err(r) if r.protocol.is_none() => {
+            error = crate::model::VapiType::to_value(&r.error);
+            RpcResult::Error(&error)
+        }
+        Err(_) => return None,
+    };
+    serde_json::to_vec(&Envelope {
+        jsonrpc: "2.0",
+        id,
+        result,
+    })
+    .ok()
 }
 
 #[cfg(test)]

@@ -20,6 +20,24 @@ pub struct Typed<'a>(pub &'a Value);
 /// A standard error in the JSON-RPC encoding, `{"ERROR": {"<canonical name>": {...}}}`.
 pub struct TypedError<'a>(pub &'a Value);
 
+/// The `result` of a JSON-RPC answer: `{"output": value}` (void: `null`), or a vAPI error as
+/// `{"error": {"ERROR": ...}}` (its standard-error value).
+pub enum RpcResult<'a> {
+    Output(&'a Value),
+    Error(&'a Value),
+}
+
+impl Serialize for RpcResult<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            RpcResult::Output(v) => m.serialize_entry("output", &Typed(v))?,
+            RpcResult::Error(v) => m.serialize_entry("error", &TypedError(v))?,
+        }
+        m.end()
+    }
+}
+
 /// `{tag: inside}`.
 struct Tag<'a, T>(&'a str, T);
 

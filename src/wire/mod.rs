@@ -115,10 +115,6 @@ impl Form {
         struct Wrapped<T> {
             value: T,
         }
-        #[derive(serde::Serialize)]
-        struct Output<'a> {
-            output: jsonrpc::Typed<'a>,
-        }
         let done = Written {
             status: 204,
             body: None,
@@ -137,18 +133,12 @@ impl Form {
                 status: 200,
                 ..done
             },
-            (Form::JsonRpc, Outcome::Created(v) | Outcome::Read(v)) => Written::of(
-                200,
-                &Output {
-                    output: jsonrpc::Typed(v),
-                },
-            ),
-            (Form::JsonRpc, Outcome::Done) => Written::of(
-                200,
-                &Output {
-                    output: jsonrpc::Typed(&crate::model::Value::Void),
-                },
-            ),
+            (Form::JsonRpc, Outcome::Created(v) | Outcome::Read(v)) => {
+                Written::of(200, &jsonrpc::RpcResult::Output(v))
+            }
+            (Form::JsonRpc, Outcome::Done) => {
+                Written::of(200, &jsonrpc::RpcResult::Output(&crate::model::Value::Void))
+            }
         }
     }
     /// [`Form::error`], serialized straight from the error.
@@ -159,10 +149,6 @@ impl Form {
             #[serde(rename = "type")]
             kind: &'static str,
             value: Plain<'a>,
-        }
-        #[derive(serde::Serialize)]
-        struct RpcError<'a> {
-            error: jsonrpc::TypedError<'a>,
         }
         let value = e.to_value();
         let status = http_status(e.error_type);
@@ -175,12 +161,7 @@ impl Form {
                     value: Plain(&value, rest::STYLE),
                 },
             ),
-            Form::JsonRpc => Written::of(
-                200,
-                &RpcError {
-                    error: jsonrpc::TypedError(&value),
-                },
-            ),
+            Form::JsonRpc => Written::of(200, &jsonrpc::RpcResult::Error(&value)),
         }
     }
     /// Write an error: its status from the standard table, its body in this form.
