@@ -322,39 +322,26 @@ fn describe(name: Option<OpName>, outcome: &Outcome, entry: &mut Entry) {
     }
 }
 
-/// A JSON-RPC answer: `result` (an output or a vAPI error) or a protocol `error`, with the
-/// request's id (null when the request could not be read as one).
-fn envelope(form: Form, result: Result<Outcome, Rejection>, id: &serde_json::Value) -> Reply {
+/// A JSON-RPC answer as a document: `result` (an output or a vAPI error) or a protocol
+/// `error`, with the request's id (null when the request could not be read as one).
+fn envelope(result: &Result<Outcome, Rejection>, id: &serde_json::Value) -> Reply {
     use serde_json::{json, Value as Json};
-    // Built in place: `json!` would copy the (possibly large) result.
-    let answer = |key: &str, value: Json, id: &Json| {
-        let mut m = serde_json::Map::with_capacity(3);
-        m.insert("jsonrpc".into(), "2.0".into());
-        m.insert("id".into(), id.clone());
-        m.insert(key.into(), value);
-        Json::Object(m)
-    };
     let body = match result {
-        Ok(outcome) => answer("result", form.reply(&outcome).body.unwrap_or_default(), id),
         Err(Rejection {
             protocol: Some((code, message)),
             error,
             ..
         }) => {
-            let id = match code {
+            let id = match *code {
                 op::jsonrpc::PARSE_ERROR | op::jsonrpc::INVALID_REQUEST => &Json::Null,
                 _ => id,
             };
             let detail = error.messages.first().map(|m| m.default_message.clone());
-            answer(
-                "error",
-                json!({"code": code, "message": message, "data": detail}),
-                id,
-            )
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": detail}})
         }
-        // Every vAPI error travels with 200, an injected 503 too: its class is
-        // ServiceUnavailable, as the SDK raises it.
-        Err(r) => answer("result", form.error(&r.error).body.unwrap_or_default(), id),
+        _ => with_rpc_result(result, id, |e| serde_json::to_value(e))
+            .and_then(Result::ok)
+            .unwrap_or_default(),
     };
     Reply {
         status: 200,
@@ -389,7 +376,7 @@ fn encode(
                 });
             }
         }
-        let mut reply = envelope(form, result, id);
+        let mut reply = envelope(&result, id);
         if !violations.is_empty() {
             crate::faults::wire::apply_jsonrpc(&violations, name, &mut reply);
         }
@@ -459,16 +446,23 @@ impl Answer {
     }
 }
 
-/// A JSON-RPC `result` (an output or a vAPI error) serialized without building the document
-/// [`envelope`] builds; none for a protocol error (rare, and answered by `envelope`).
-fn written(result: &Result<Outcome, Rejection>, id: &serde_json::Value) -> Option<Vec<u8>> {
+/// A JSON-RPC answer carrying a `result`, before it is serialized.
+#[derive(serde::Serialize)]
+struct RpcEnvelope<'a> {
+    jsonrpc: &'static str,
+    id: &'a serde_json::Value,
+    result: crate::wire::jsonrpc::RpcResult<'a>,
+}
+
+/// Hand `write` the answer to a request whose outcome or vAPI error goes in `result` (every
+/// vAPI error travels with 200, an injected 503 too: its class is ServiceUnavailable, as the
+/// SDK raises it); none for a protocol error.
+fn with_rpc_result<R>(
+    result: &Result<Outcome, Rejection>,
+    id: &serde_json::Value,
+    write: impl FnOnce(&RpcEnvelope) -> R,
+) -> Option<R> {
     use crate::wire::jsonrpc::RpcResult;
-    #[derive(serde::Serialize)]
-    struct Envelope<'a> {
-        jsonrpc: &'static str,
-        id: &'a serde_json::Value,
-        result: RpcResult<'a>,
-    }
     let error;
     let result = match result {
         Ok(Outcome::Created(v) | Outcome::Read(v)) => RpcResult::Output(v),
@@ -479,12 +473,17 @@ fn written(result: &Result<Outcome, Rejection>, id: &serde_json::Value) -> Optio
         }
         Err(_) => return None,
     };
-    serde_json::to_vec(&Envelope {
+    Some(write(&RpcEnvelope {
         jsonrpc: "2.0",
         id,
         result,
-    })
-    .ok()
+    }))
+}
+
+/// A JSON-RPC answer carrying a `result`, serialized straight from the outcome; none for a
+/// protocol error (rare, and answered by [`envelope`]).
+fn written(result: &Result<Outcome, Rejection>, id: &serde_json::Value) -> Option<Vec<u8>> {
+    with_rpc_result(result, id, |e| serde_json::to_vec(e)).and_then(Result::ok)
 }
 
 #[cfg(test)]
@@ -535,7 +534,7 @@ mod tests {
                 let text = written.body.map(|b| String::from_utf8(b).unwrap());
                 assert_eq!(text, reply.body.map(|b| b.to_string()), "{form:?}");
             }
-            let doc = envelope(Form::JsonRpc, result, &id).body.unwrap();
+            let doc = envelope(&result, &id).body.unwrap();
             assert_eq!(String::from_utf8(bytes).unwrap(), doc.to_string());
         }
         // A protocol error is left to `envelope`.

@@ -28,7 +28,7 @@ fn roundtrip_kind(kind: &str, doc: &Value, style: MapStyle) -> Option<Result<Val
         "error" => match style {
             MapStyle::Object => roundtrip::<VapiError>(doc, style),
             MapStyle::EntryList => crate::wire::rest::decode_error(doc).map(|e| {
-                let mut back = crate::wire::rest::error_body(&e);
+                let mut back = crate::wire::Form::Rest.error_body(&e);
                 // dlsim always adds `error_type` inside `value` (as vCenter 7.0U3+ does).
                 if doc["value"].get("error_type").is_none() {
                     assert_eq!(back["value"]["error_type"], e.error_type.as_str());

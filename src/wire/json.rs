@@ -64,6 +64,7 @@ struct JsonEntry<'a> {
 }
 
 /// Write a value as a JSON document. Unset optional fields are left out of structures.
+#[cfg(test)]
 pub fn encode(value: &Value, style: MapStyle) -> Json {
     serde_json::to_value(Plain(value, style)).unwrap_or(Json::Null)
 }

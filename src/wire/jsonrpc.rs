@@ -11,6 +11,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use super::json::{check_text, map_entry, mismatch, number_or_flag};
 use crate::model::value::{DecodeError, StructValue, Type, Value};
+#[cfg(test)]
 use crate::model::{VapiError, VapiType};
 
 /// A value in the JSON-RPC encoding, written as it is serialized: answers go out without an
@@ -133,6 +134,7 @@ impl Serialize for Dynamic<'_> {
 }
 
 /// Write a value in the JSON-RPC encoding, as a document.
+#[cfg(test)]
 pub fn encode(value: &Value) -> Json {
     serde_json::to_value(Typed(value)).unwrap_or(Json::Null)
 }
@@ -157,6 +159,7 @@ fn undynamic(j: &Json) -> Json {
 }
 
 /// Write a standard error as `{"ERROR": {"<canonical name>": {...}}}`, as a document.
+#[cfg(test)]
 pub fn encode_error(e: &VapiError) -> Json {
     serde_json::to_value(TypedError(&e.to_value())).unwrap_or(Json::Null)
 }

@@ -61,10 +61,44 @@ pub struct Written {
 }
 
 impl Written {
-    fn of(status: u16, body: &impl serde::Serialize) -> Self {
+    fn of(status: u16, body: Option<&Body>) -> Self {
         Written {
             status,
-            body: Some(serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec())),
+            body: body.map(|b| serde_json::to_vec(b).unwrap_or_else(|_| b"null".to_vec())),
+        }
+    }
+}
+
+/// A form's answer body before it is serialized, once: as bytes to send, or as a document.
+enum Body<'a> {
+    /// The value itself (`/api`).
+    Plain(&'a crate::model::Value, MapStyle),
+    /// `{"value": ...}` (`/rest`).
+    Wrapped(&'a crate::model::Value),
+    /// `{"type": "<canonical error name>", "value": {...}}` (`/rest` errors).
+    RestError(&'static str, &'a crate::model::Value),
+    /// `{"output": ...}` or `{"error": ...}` (JSON-RPC's `result`).
+    Rpc(jsonrpc::RpcResult<'a>),
+}
+
+impl serde::Serialize for Body<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use json::Plain;
+        use serde::ser::SerializeMap;
+        match self {
+            Body::Plain(v, style) => Plain(v, *style).serialize(s),
+            Body::Wrapped(v) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("value", &Plain(v, rest::STYLE))?;
+                m.end()
+            }
+            Body::RestError(name, v) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("type", name)?;
+                m.serialize_entry("value", &Plain(v, rest::STYLE))?;
+                m.end()
+            }
+            Body::Rpc(r) => r.serialize(s),
         }
     }
 }
@@ -90,100 +124,64 @@ impl Form {
             Form::Rest | Form::SdkRest => rest::STYLE,
         }
     }
+    /// Write an operation's outcome as a document (a rule break may still rewrite it).
     pub fn reply(self, outcome: &Outcome) -> Reply {
-        match self {
-            Form::Api => api::reply(outcome),
-            Form::Rest | Form::SdkRest => rest::reply(outcome),
-            Form::JsonRpc => {
-                let output = match outcome {
-                    Outcome::Created(v) | Outcome::Read(v) => jsonrpc::encode(v),
-                    Outcome::Done => Json::Null,
-                };
-                let mut m = serde_json::Map::with_capacity(1);
-                m.insert("output".into(), output);
-                Reply {
-                    status: 200,
-                    body: Some(Json::Object(m)),
-                }
-            }
-        }
+        self.answer(outcome, |status, body| Reply {
+            status,
+            body: body.map(|b| serde_json::to_value(b).unwrap_or(Json::Null)),
+        })
     }
     /// [`Form::reply`], serialized straight from the outcome.
     pub fn write_reply(self, outcome: &Outcome) -> Written {
-        use json::Plain;
-        #[derive(serde::Serialize)]
-        struct Wrapped<T> {
-            value: T,
-        }
-        let done = Written {
-            status: 204,
-            body: None,
-        };
-        match (self, outcome) {
-            (Form::Api, Outcome::Created(v)) => Written::of(201, &Plain(v, api::STYLE)),
-            (Form::Api, Outcome::Read(v)) => Written::of(200, &Plain(v, api::STYLE)),
-            (Form::Api, Outcome::Done) => done,
-            (Form::Rest | Form::SdkRest, Outcome::Created(v) | Outcome::Read(v)) => Written::of(
-                200,
-                &Wrapped {
-                    value: Plain(v, rest::STYLE),
-                },
-            ),
-            (Form::Rest | Form::SdkRest, Outcome::Done) => Written {
-                status: 200,
-                ..done
-            },
-            (Form::JsonRpc, Outcome::Created(v) | Outcome::Read(v)) => {
-                Written::of(200, &jsonrpc::RpcResult::Output(v))
-            }
-            (Form::JsonRpc, Outcome::Done) => {
-                Written::of(200, &jsonrpc::RpcResult::Output(&crate::model::Value::Void))
-            }
-        }
+        self.answer(outcome, Written::of)
+    }
+    /// Write an error as a document: its status from the standard table, its body in this form.
+    pub fn error(self, e: &VapiError) -> Reply {
+        self.error_answer(e, |status, body| Reply {
+            status,
+            body: body.map(|b| serde_json::to_value(b).unwrap_or(Json::Null)),
+        })
     }
     /// [`Form::error`], serialized straight from the error.
     pub fn write_error(self, e: &VapiError) -> Written {
-        use json::Plain;
-        #[derive(serde::Serialize)]
-        struct RestError<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            value: Plain<'a>,
+        self.error_answer(e, Written::of)
+    }
+    pub fn error_body(self, e: &VapiError) -> Json {
+        self.error(e).body.unwrap_or_default()
+    }
+    /// An outcome's status and body in this form: 201/200/204 on `/api`, `{"value"}` (or no
+    /// body) with 200 on `/rest`, `{"output"}` with 200 on JSON-RPC.
+    fn answer<R>(self, outcome: &Outcome, write: impl FnOnce(u16, Option<&Body>) -> R) -> R {
+        use crate::model::Value;
+        match (self, outcome) {
+            (Form::Api, Outcome::Created(v)) => write(201, Some(&Body::Plain(v, api::STYLE))),
+            (Form::Api, Outcome::Read(v)) => write(200, Some(&Body::Plain(v, api::STYLE))),
+            (Form::Api, Outcome::Done) => write(204, None),
+            (Form::Rest | Form::SdkRest, Outcome::Created(v) | Outcome::Read(v)) => {
+                write(200, Some(&Body::Wrapped(v)))
+            }
+            (Form::Rest | Form::SdkRest, Outcome::Done) => write(200, None),
+            (Form::JsonRpc, Outcome::Created(v) | Outcome::Read(v)) => {
+                write(200, Some(&Body::Rpc(jsonrpc::RpcResult::Output(v))))
+            }
+            (Form::JsonRpc, Outcome::Done) => write(
+                200,
+                Some(&Body::Rpc(jsonrpc::RpcResult::Output(&Value::Void))),
+            ),
         }
+    }
+    /// An error's status and body in this form. JSON-RPC answers vAPI errors with 200: the SDK
+    /// reads no body of any other status.
+    fn error_answer<R>(self, e: &VapiError, write: impl FnOnce(u16, Option<&Body>) -> R) -> R {
         let value = e.to_value();
         let status = http_status(e.error_type);
         match self {
-            Form::Api => Written::of(status, &Plain(&value, api::STYLE)),
-            Form::Rest | Form::SdkRest => Written::of(
+            Form::Api => write(status, Some(&Body::Plain(&value, api::STYLE))),
+            Form::Rest | Form::SdkRest => write(
                 status,
-                &RestError {
-                    kind: e.error_type.canonical_name(),
-                    value: Plain(&value, rest::STYLE),
-                },
+                Some(&Body::RestError(e.error_type.canonical_name(), &value)),
             ),
-            Form::JsonRpc => Written::of(200, &jsonrpc::RpcResult::Error(&value)),
-        }
-    }
-    /// Write an error: its status from the standard table, its body in this form.
-    pub fn error(self, e: &VapiError) -> Reply {
-        Reply {
-            // JSON-RPC answers vAPI errors with 200: the SDK reads no body of any other status.
-            status: match self {
-                Form::JsonRpc => 200,
-                _ => http_status(e.error_type),
-            },
-            body: Some(self.error_body(e)),
-        }
-    }
-    pub fn error_body(self, e: &VapiError) -> Json {
-        match self {
-            Form::Api => api::error_body(e),
-            Form::Rest | Form::SdkRest => rest::error_body(e),
-            Form::JsonRpc => {
-                let mut m = serde_json::Map::with_capacity(1);
-                m.insert("error".into(), jsonrpc::encode_error(e));
-                Json::Object(m)
-            }
+            Form::JsonRpc => write(200, Some(&Body::Rpc(jsonrpc::RpcResult::Error(&value)))),
         }
     }
     /// The form that owns a request path (`/rest/...` is legacy; everything else `/api`).

@@ -4,36 +4,14 @@
 //! Errors are `{"type": "com.vmware.vapi.std.errors.<name>", "value": {...}}`. Like vCenter
 //! from 7.0U3 on, `value` also carries `error_type`.
 
-use serde_json::{json, Value as Json};
-
-use super::json::{self, MapStyle};
-use super::{Outcome, Reply};
-use crate::model::{VapiError, VapiType};
+use super::json::MapStyle;
+#[cfg(test)]
+use crate::model::VapiError;
+#[cfg(test)]
+use serde_json::Value as Json;
 
 /// Maps are key/value entry lists on this form.
 pub const STYLE: MapStyle = MapStyle::EntryList;
-
-/// Write an operation's outcome: 200 with `{"value": ...}`, or 200 with no body for void.
-pub fn reply(outcome: &Outcome) -> Reply {
-    match outcome {
-        Outcome::Created(v) | Outcome::Read(v) => Reply {
-            status: 200,
-            body: Some(json!({ "value": json::encode(v, STYLE) })),
-        },
-        Outcome::Done => Reply {
-            status: 200,
-            body: None,
-        },
-    }
-}
-
-/// An error body on `/rest`: the canonical type name and the error struct as `value`.
-pub fn error_body(e: &VapiError) -> Json {
-    json!({
-        "type": e.error_type.canonical_name(),
-        "value": json::encode(&e.to_value(), STYLE),
-    })
-}
 
 /// Read a `/rest` error body; `type` names the error when `value` carries no `error_type`.
 #[cfg(test)]
