@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::io::Read;
 use std::process::Stdio;
 
 use common::forms::{Client, Form};
-use common::serve::{dlsim, terminate, wait_ready, ChildGuard};
+use common::serve::{dlsim, stderr_of, terminate, wait_ready, ChildGuard};
 use common::tls::any_cert_client;
 
 use serde_json::Value;
@@ -47,13 +46,7 @@ async fn zero_config_serve_writes_a_ready_file_and_stops_on_sigterm() {
 
     let status = terminate(&mut child);
     assert!(status.success(), "graceful stop exits 0, got {status}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_of(&mut child);
     assert!(
         stderr.contains("dlsim listening on http://127.0.0.1:"),
         "{stderr}"
@@ -144,14 +137,7 @@ fn bad_configuration_fails_fast_with_a_clear_message() {
         std::thread::sleep(std::time::Duration::from_millis(25));
     };
     assert!(!status.success());
-    let mut err = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = stderr_of(&mut child.0);
     assert!(err.contains("ContentLibrary.DownloadSesion"), "{err}");
     assert!(
         err.contains("ContentLibrary.DownloadSession, ContentLibrary.ReadStorage"),
@@ -374,14 +360,7 @@ async fn header_timeout_and_control_token_flags() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(terminate(&mut child.0).success());
-    let mut stderr = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = stderr_of(&mut child.0);
     assert!(
         stderr.contains("dlsim-control-token header required"),
         "{stderr}"

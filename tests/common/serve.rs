@@ -42,6 +42,19 @@ pub fn wait_ready(child: &mut Child, path: &Path) -> Value {
     }
 }
 
+/// Everything the (exited) child wrote to its piped stderr.
+pub fn stderr_of(child: &mut Child) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr was piped")
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
 /// Send SIGTERM and wait (bounded) for the exit.
 pub fn terminate(child: &mut Child) -> ExitStatus {
     let ok = Command::new("kill")
