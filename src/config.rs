@@ -49,7 +49,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::engine::auth::{self, KNOWN_PRIVILEGES};
+use crate::engine::auth::KNOWN_PRIVILEGES;
 use crate::engine::{self, library};
 // What applying a configuration file to a server needs (only the command line does that).
 #[cfg(feature = "cli")]
@@ -108,12 +108,12 @@ pub struct PrepareTiming {
 
 impl Default for PrepareTiming {
     fn default() -> Self {
-        engine::PrepareTiming::default().into()
+        PrepareTiming::of(engine::PrepareTiming::default())
     }
 }
 
-impl From<engine::PrepareTiming> for PrepareTiming {
-    fn from(t: engine::PrepareTiming) -> Self {
+impl PrepareTiming {
+    fn of(t: engine::PrepareTiming) -> Self {
         PrepareTiming {
             requested_ms: t.requested_ms,
             preparing_ms: t.preparing_ms,
@@ -122,8 +122,10 @@ impl From<engine::PrepareTiming> for PrepareTiming {
     }
 }
 
-impl From<PrepareTiming> for engine::PrepareTiming {
-    fn from(t: PrepareTiming) -> Self {
+impl PrepareTiming {
+    /// The engine's timing with these values.
+    pub(crate) fn engine(self) -> engine::PrepareTiming {
+        let t = self;
         engine::PrepareTiming {
             requested_ms: t.requested_ms,
             preparing_ms: t.preparing_ms,
@@ -162,9 +164,12 @@ fn known_privileges<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::E
     }
 }
 
-impl From<User> for auth::User {
-    fn from(u: User) -> Self {
-        auth::User {
+impl User {
+    /// The engine's user with these values.
+    #[cfg(feature = "cli")]
+    pub(crate) fn engine(self) -> crate::engine::auth::User {
+        let u = self;
+        crate::engine::auth::User {
             name: u.name,
             password: u.password,
             privileges: u.privileges,
@@ -360,10 +365,10 @@ impl FileConfig {
             config.control_token = Some(t);
         }
         if let Some(p) = self.prepare {
-            config.engine.prepare = p.into();
+            config.engine.prepare = p.engine();
         }
         if !self.users.is_empty() {
-            config.engine.users = self.users.into_iter().map(Into::into).collect();
+            config.engine.users = self.users.into_iter().map(User::engine).collect();
         }
         if let Some(seed) = self.content_seed {
             config.engine.content_seed = seed;

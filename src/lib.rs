@@ -61,6 +61,8 @@
 //! # }
 //! ```
 
+#![warn(unnameable_types)]
+
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
@@ -118,7 +120,7 @@ pub use server::TlsOptions;
 /// certificate); not an API.
 #[doc(hidden)]
 pub mod bench_support {
-    pub use crate::client::tls::{client_config, Pin, PinVerifier};
+    pub use crate::client::tls::{client_config, Pin, PinVerifier, Refused, Thumbprint};
 }
 
 /// Make ring the process-wide rustls crypto provider (dlsim builds without aws-lc). Call it

@@ -214,8 +214,9 @@ impl FormName {
     }
 }
 
-impl From<crate::wire::Form> for FormName {
-    fn from(f: crate::wire::Form) -> Self {
+impl FormName {
+    /// The name of a wire form.
+    pub(crate) fn of(f: crate::wire::Form) -> Self {
         match f {
             crate::wire::Form::Api => FormName::Api,
             crate::wire::Form::Rest => FormName::Rest,
@@ -506,7 +507,7 @@ fn params_of(
 impl MessageSpec {
     /// The message a fault reports, with `default_id` and `default_text` where the rule says
     /// nothing.
-    pub fn to_message(&self, default_id: &str, default_text: &str) -> LocalizableMessage {
+    pub(crate) fn to_message(&self, default_id: &str, default_text: &str) -> LocalizableMessage {
         LocalizableMessage {
             id: self.id.clone().unwrap_or_else(|| default_id.to_string()),
             default_message: self

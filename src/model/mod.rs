@@ -23,4 +23,5 @@ pub use session::{DownloadSessionModel, State};
 pub use time::Timestamp;
 #[cfg(test)]
 pub use value::Map;
-pub use value::{DecodeError, Value, VapiType};
+pub(crate) use value::VapiType;
+pub use value::{DecodeError, Value};

@@ -102,7 +102,7 @@ async fn respond(
             state,
             &Target {
                 op: name,
-                form: request.form.into(),
+                form: crate::FormName::of(request.form),
                 session: op.and_then(Op::session),
                 item: op.and_then(Op::item),
                 file: op.and_then(Op::file),
@@ -126,7 +126,7 @@ async fn respond(
         Entry {
             time_ms: arrived.millis(),
             time: arrived,
-            form: Some(request.form.into()),
+            form: Some(crate::FormName::of(request.form)),
             op: request.name,
             method: crate::journal::method_name(&parts.method),
             path: parts.uri.path().to_string(),

@@ -193,7 +193,7 @@ impl ServerConfig {
             self.engine.idle_timeout = std::time::Duration::from_secs(secs);
         }
         if let Some(p) = s.prepare {
-            self.engine.prepare = p.into();
+            self.engine.prepare = p.engine();
         }
         if !s.libraries.is_empty() {
             self.engine.libraries = crate::config::libraries(s.libraries.clone());

@@ -118,15 +118,12 @@ pub fn decode(json: &Json, ty: &Type, style: MapStyle) -> Result<Value, DecodeEr
                 .map(Value::List)
         }
         Type::Map(inner) => decode_map(json, inner, style),
-        Type::String | Type::Secret | Type::DateTime | Type::Enum(_) => {
+        Type::String | Type::DateTime | Type::Enum(_) => {
             let s = json.as_str().ok_or_else(|| mismatch(json, "a string"))?;
             check_text(s, ty)?;
-            Ok(match ty {
-                Type::Secret => Value::Secret(s.to_string()),
-                _ => Value::String(s.to_string()),
-            })
+            Ok(Value::String(s.to_string()))
         }
-        Type::Long | Type::Double | Type::Bool | Type::Void => number_or_flag(json, ty),
+        Type::Long | Type::Double | Type::Bool => number_or_flag(json, ty),
         Type::Dynamic => match json {
             Json::Object(_) => Ok(Value::Dynamic(json.clone())),
             j => Err(mismatch(j, "an object")),

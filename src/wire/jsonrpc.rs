@@ -223,14 +223,7 @@ pub fn decode(json: &Json, ty: &Type) -> Result<Value, DecodeError> {
             check_text(s, ty)?;
             Ok(Value::String(s.to_string()))
         }
-        Type::Secret => {
-            let inside = tagged(json, "SECRET").unwrap_or(json);
-            inside
-                .as_str()
-                .map(|s| Value::Secret(s.to_string()))
-                .ok_or_else(|| mismatch(json, "a secret, written {\"SECRET\": \"...\"}"))
-        }
-        Type::Long | Type::Double | Type::Bool | Type::Void => number_or_flag(json, ty),
+        Type::Long | Type::Double | Type::Bool => number_or_flag(json, ty),
         Type::Dynamic => Ok(Value::Dynamic(undynamic(json))),
     }
 }

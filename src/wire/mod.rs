@@ -146,6 +146,7 @@ impl Form {
     pub fn write_error(self, e: &VapiError) -> Written {
         self.error_answer(e, Written::of)
     }
+    #[cfg(test)]
     pub fn error_body(self, e: &VapiError) -> Json {
         self.error(e).body.unwrap_or_default()
     }
