@@ -2,7 +2,7 @@
 //! falls back to the built-in demo (users, library) and the documented defaults.
 //!
 //! ```toml
-//! listen = "127.0.0.1:8080"
+//! listen = "127.0.0.1:8080"   # HOST:PORT; a host name such as localhost:8080 works too
 //! seed = 7
 //! idle_timeout_secs = 300
 //! emit_session_id = false
@@ -44,7 +44,6 @@
 //! into the types here, which convert into the engine's plain ones: the engine knows no file
 //! format.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
@@ -55,7 +54,7 @@ use crate::engine::{self, library};
 #[cfg(feature = "cli")]
 use crate::server::{ServerConfig, DEFAULT_BODY_LIMIT};
 #[cfg(feature = "cli")]
-use std::{path::Path, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 /// A configuration file (`dlsim serve --config FILE`). Without the `cli` feature only the
 /// fuzzing entry point parses one, and nothing reads its fields.
@@ -63,7 +62,8 @@ use std::{path::Path, time::Duration};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    pub listen: Option<SocketAddr>,
+    /// HOST:PORT, as `--listen` takes it.
+    pub listen: Option<String>,
     pub seed: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
     pub emit_session_id: Option<bool>,
@@ -205,31 +205,71 @@ impl User {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LibrarySpec {
+    /// The library's id (a stable UUID derived from the name when unset).
     #[serde(default)]
     pub id: Option<String>,
+    /// The library's name.
     pub name: String,
+    /// Its description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Its items.
     #[serde(default)]
     pub items: Vec<ItemSpec>,
 }
 
 /// `[[libraries.items]]`: one library item as configured.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // An item whose bytes come from a directory: every file in it is served.
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("notes.txt"), b"hello").unwrap();
+/// let item = dlsim::ItemSpec {
+///     id: Some("5e4f1a2b-0000-4000-8000-000000000001".into()),
+///     name: "notes".into(),
+///     item_type: None,
+///     description: None,
+///     content_version: "7".into(),
+///     checksum_algorithm: None,
+///     files: vec![],
+///     path: Some(dir.path().to_path_buf()),
+/// };
+/// let library = dlsim::LibrarySpec { id: None, name: "docs".into(), description: None, items: vec![item] };
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// # let http = reqwest::Client::new();
+/// # let token: String = http.post(format!("{}/session", fake.api_url()))
+/// #     .basic_auth(fake.username(), Some(fake.password())).send().await.unwrap().json().await.unwrap();
+/// let served: serde_json::Value = http
+///     .get(format!("{}/content/library/item/5e4f1a2b-0000-4000-8000-000000000001", fake.api_url()))
+///     .header("vmware-api-session-id", token)
+///     .send().await.unwrap()
+///     .json().await.unwrap();
+/// assert_eq!((served["content_version"].as_str(), served["size"].as_u64()), (Some("7"), Some(5)));
+/// # }
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSpec {
+    /// The item's id (a stable UUID derived from the name when unset).
     #[serde(default)]
     pub id: Option<String>,
+    /// The item's name.
     pub name: String,
+    /// Its type (`ovf`, `iso`, ...), written `type` in a file.
     #[serde(default, rename = "type")]
     pub item_type: Option<String>,
+    /// Its description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Its content version ("1" by default).
     #[serde(default = "default_content_version")]
     pub content_version: String,
     /// Algorithm of the checksum reported after a complete download (unset: SHA1).
     #[serde(default)]
     pub checksum_algorithm: Option<String>,
+    /// Its files.
     #[serde(default)]
     pub files: Vec<FileSpec>,
     /// Serve this item's files from this directory instead of synthetic bytes; with no
@@ -238,10 +278,18 @@ pub struct ItemSpec {
     pub path: Option<PathBuf>,
 }
 
-/// One file of an item as configured: its name and declared size in bytes.
+/// One file of an item as configured: its name and declared size in bytes. Its bytes are
+/// synthetic (deterministic from the content seed) unless the item has a `path`.
+///
+/// ```
+/// let file: dlsim::FileSpec = toml::from_str("name = 'disk-0.vmdk'\nsize = 1048576").unwrap();
+/// assert_eq!((file.name.as_str(), file.size), ("disk-0.vmdk", 1 << 20));
+/// assert!(toml::from_str::<dlsim::FileSpec>("name = 'x'\nsise = 1").is_err()); // a typo is refused
+/// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSpec {
+    /// The file name (no path separators).
     pub name: String,
     /// Declared size; for a directory-backed item it is read from the file and may be left out.
     #[serde(default)]
@@ -296,6 +344,32 @@ pub fn libraries(specs: Vec<LibrarySpec>) -> Vec<library::LibrarySpec> {
     specs.into_iter().map(Into::into).collect()
 }
 
+/// `--listen` and `listen =`: HOST:PORT, the host a name (resolved, an IPv4 address
+/// preferred) or an IP address.
+#[cfg(feature = "cli")]
+pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    if text
+        .rsplit_once(':')
+        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err("expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080".into());
+    }
+    let mut addrs: Vec<SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {text}: {e}"))?
+        .collect();
+    // localhost may resolve to ::1 first; prefer IPv4 so the banner's URL works everywhere.
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs
+        .into_iter()
+        .next()
+        .ok_or_else(|| format!("{text} resolves to no address"))
+}
+
 #[cfg(feature = "cli")]
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -331,7 +405,8 @@ impl FileConfig {
     #[cfg(feature = "cli")]
     pub fn apply(self, config: &mut ServerConfig) -> Result<(), ConfigError> {
         if let Some(l) = self.listen {
-            config.listen = l;
+            config.listen = parse_listen(&l)
+                .map_err(|e| ConfigError::Invalid(format!("listen = {l:?}: {e}")))?;
         }
         if let Some(s) = self.seed {
             config.engine.seed = s;
@@ -477,5 +552,28 @@ mod tests {
         assert!(c.listen.ip().is_loopback());
         let fake = crate::Dlsim::start().await;
         assert!(fake.base_url().starts_with("http://127.0.0.1:"));
+    }
+
+    #[cfg(feature = "cli")]
+    #[test]
+    fn listen_takes_a_host_name_as_the_flag_does() {
+        let apply = |text: &str| {
+            let mut c = crate::server::ServerConfig::default();
+            FileConfig::parse(text)
+                .unwrap()
+                .apply(&mut c)
+                .map(|_| c.listen)
+        };
+        let named = apply("listen = \"localhost:8089\"").unwrap();
+        assert!(named.ip().is_loopback() && named.port() == 8089, "{named}");
+        assert_eq!(
+            apply("listen = \"[::1]:8089\"").unwrap(),
+            "[::1]:8089".parse().unwrap()
+        );
+        let err = apply("listen = \"localhost\"").unwrap_err().to_string();
+        assert!(
+            err.contains("listen = \"localhost\": expected HOST:PORT"),
+            "{err}"
+        );
     }
 }

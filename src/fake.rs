@@ -85,6 +85,8 @@ impl Dlsim {
         Dlsim::builder().start().await
     }
 
+    /// A builder for a fake on `127.0.0.1` and a free port, on a virtual clock at
+    /// [`VIRTUAL_EPOCH`](crate::VIRTUAL_EPOCH) with seed 0, serving the demo library.
     pub fn builder() -> DlsimBuilder {
         crate::install_crypto();
         let mut config = ServerConfig {
@@ -134,6 +136,7 @@ impl Dlsim {
     pub fn username(&self) -> &str {
         &self.user
     }
+    /// The password of [`Dlsim::username`].
     pub fn password(&self) -> &str {
         &self.password
     }
@@ -279,14 +282,19 @@ impl DlsimBuilder {
         self.config.fault_seed = None;
         self
     }
+    /// How long a download session lives without a call before it expires (5 minutes by
+    /// default, as on vCenter).
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.engine.idle_timeout = timeout;
         self
     }
+    /// How long a file's preparation takes (at once by default).
     pub fn prepare_timing(mut self, timing: PrepareTiming) -> Self {
         self.config.engine.prepare = timing;
         self
     }
+    /// The users who may log in, replacing the demo users; the first is
+    /// [`Dlsim::username`].
     pub fn users(mut self, users: Vec<User>) -> Self {
         self.config.engine.users = users;
         self
@@ -296,6 +304,8 @@ impl DlsimBuilder {
         self.config.engine.libraries = crate::config::libraries(libraries);
         self
     }
+    /// The largest request body accepted (1 MiB by default); larger ones get 413 in the
+    /// form's error format.
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.config.body_limit = bytes;
         self
@@ -305,6 +315,7 @@ impl DlsimBuilder {
         self.config.tls = Some(TlsOptions::default());
         self
     }
+    /// Serve HTTPS with these settings.
     pub fn tls_options(mut self, options: TlsOptions) -> Self {
         self.config.tls = Some(options);
         self
@@ -325,11 +336,12 @@ impl DlsimBuilder {
         self.config.checksums = on;
         self
     }
+    /// Seed of the synthetic file bytes (0 by default): the same seed serves the same bytes.
     pub fn content_seed(mut self, seed: u64) -> Self {
         self.config.engine.content_seed = seed;
         self
     }
-    /// Break one conformance rule on purpose (see [`crate::faults::Violation`]).
+    /// Break one conformance rule on purpose (see [`Violation`](crate::Violation)).
     pub fn violate(mut self, violation: crate::faults::Violation) -> Self {
         self.config
             .faults
@@ -385,6 +397,8 @@ impl DlsimBuilder {
         self.config.control_token = Some(token.to_string());
         self
     }
+    /// Include the session `id` in `download_session.get` answers, as vcsim does (off by
+    /// default: vCenter leaves it out).
     pub fn emit_session_id(mut self, on: bool) -> Self {
         self.config.engine.emit_session_id = on;
         self

@@ -45,14 +45,27 @@ pub fn thumbprint(bytes: &[u8]) -> String {
         .join(":")
 }
 
-/// The SHA-1 and SHA-256 thumbprints of one DER certificate, `AB:CD:...`.
+/// The SHA-1 and SHA-256 thumbprints of one DER certificate, `AB:CD:...`, as the
+/// [`download`](crate::download) reports name the certificates they were shown.
+///
+/// ```
+/// use rustls::pki_types::{pem::PemObject, CertificateDer};
+/// let cert = dlsim::Certificate::generate(&[]).unwrap();
+/// let der = CertificateDer::from_pem_slice(cert.pem.as_bytes()).unwrap();
+/// let seen = dlsim::Thumbprints::of(&der);
+/// assert_eq!((&seen.sha1, &seen.sha256), (&cert.sha1, &cert.sha256));
+/// assert_eq!(seen.to_string(), format!("SHA-1 {}, SHA-256 {}", cert.sha1, cert.sha256));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Thumbprints {
+    /// SHA-1, 20 bytes in upper-case hex separated by colons.
     pub sha1: String,
+    /// SHA-256, 32 bytes written the same way.
     pub sha256: String,
 }
 
 impl Thumbprints {
+    /// The thumbprints of a DER certificate.
     pub fn of(der: &[u8]) -> Self {
         Thumbprints {
             sha1: thumbprint(&sha1::Sha1::digest(der)),

@@ -17,7 +17,37 @@ use crate::op::OpName;
 /// Default number of entries kept in memory.
 pub const DEFAULT_CAP: usize = 100_000;
 
-/// One answered request.
+/// One answered request, as [`Dlsim::journal`](crate::Dlsim::journal) lists them and
+/// `dlsim serve --journal FILE` writes them (one JSON object per line).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::{FormName, OpName};
+/// # let small: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = 'isos'\n[[items]]\nname = 'alpine'\nfiles = [{ name = 'alpine.iso', size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![small]).start().await;
+/// # let item = &fake.item_ids(&fake.library_ids()[0]).unwrap()[0];
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut opts = dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), item);
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+/// dlsim::download(&opts, |_| {}).await.unwrap();
+///
+/// let journal = fake.journal();
+/// let download = journal.iter().find(|e| e.op == Some(OpName::Download)).unwrap();
+/// assert_eq!((download.form, download.status, download.bytes), (Some(FormName::Content), 200, 4096));
+/// let create = journal.iter().find(|e| e.op == Some(OpName::Create)).unwrap();
+/// assert_eq!(create.user.as_deref(), Some(fake.username()));
+/// assert_eq!(create.session, download.session);
+///
+/// // As a JSON line.
+/// let line = serde_json::to_value(download).unwrap();
+/// assert_eq!(line["op"], "content.download");
+/// assert_eq!(line["time"], "2026-01-01T00:00:00.000Z");
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// 1, 2, 3, … in the order answered (downloads: in the order they ended).
@@ -25,24 +55,32 @@ pub struct Entry {
     /// The server clock when the request arrived, in ms since the Unix epoch, and as text
     /// (written out only when the entry is).
     pub time_ms: i64,
+    /// The same time.
     #[serde(with = "as_text")]
     pub time: crate::model::Timestamp,
+    /// The wire form of the request (none for a request no form serves).
     pub form: Option<FormName>,
     /// The contract operation (`download_session.keep_alive`, `content.download`, …); none
     /// for a request no operation serves.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "op_name")]
     pub op: Option<OpName>,
+    /// The HTTP method.
     pub method: Cow<'static, str>,
+    /// The request path, without the query.
     pub path: String,
+    /// The logged-in user who called.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<std::sync::Arc<str>>,
     /// The download session concerned (for a create, the one created).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The library item concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
+    /// The file concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// The HTTP status answered.
     pub status: u16,
     /// The vAPI error type answered (`NOT_FOUND`, …), whatever the form. JSON-RPC sends its
     /// errors with HTTP 200, so this, not `status`, says whether an operation failed.
@@ -68,9 +106,10 @@ pub struct Entry {
     /// The `Retry-After` sent, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
-    /// Downloads: the byte range asked for (end exclusive) and the file's size.
+    /// Downloads: the byte range asked for (end exclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<(u64, u64)>,
+    /// Downloads: the file's size.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
 }

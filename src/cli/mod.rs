@@ -127,7 +127,7 @@ struct CheckArgs {
 struct ServeArgs {
     /// Address to listen on, HOST:PORT with a host name or an IP address
     /// [default: 127.0.0.1:8080] (port 0 picks a free port).
-    #[arg(long, value_name = "HOST:PORT", env = "DLSIM_LISTEN", value_parser = parse_listen)]
+    #[arg(long, value_name = "HOST:PORT", env = "DLSIM_LISTEN", value_parser = crate::config::parse_listen)]
     listen: Option<SocketAddr>,
     /// TOML configuration file (users, library, timeouts). Its [[users]] replace the demo users.
     #[arg(long, value_name = "FILE", env = "DLSIM_CONFIG")]
@@ -312,30 +312,6 @@ fn completions(shell: Shell) {
         Shell::Fish => S::Fish,
     };
     clap_complete::generate(shell, &mut Cli::command(), "dlsim", &mut std::io::stdout());
-}
-
-/// `--listen`: HOST:PORT, the host a name (resolved, the first address wins) or an IP address.
-fn parse_listen(text: &str) -> Result<SocketAddr, String> {
-    use std::net::ToSocketAddrs;
-    if let Ok(addr) = text.parse() {
-        return Ok(addr);
-    }
-    if text
-        .rsplit_once(':')
-        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
-    {
-        return Err("expected HOST:PORT, e.g. 127.0.0.1:8080 or localhost:8080".into());
-    }
-    let mut addrs: Vec<SocketAddr> = text
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {text}: {e}"))?
-        .collect();
-    // localhost may resolve to ::1 first; prefer IPv4 so the banner's URL works everywhere.
-    addrs.sort_by_key(|a| !a.is_ipv4());
-    addrs
-        .into_iter()
-        .next()
-        .ok_or_else(|| format!("{text} resolves to no address"))
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {

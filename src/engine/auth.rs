@@ -14,15 +14,47 @@ pub const PRIV_READ_STORAGE: &str = "ContentLibrary.ReadStorage";
 /// Every privilege dlsim checks; configuration may name only these.
 pub const KNOWN_PRIVILEGES: &[&str] = &[PRIV_DOWNLOAD_SESSION, PRIV_READ_STORAGE];
 
-/// A user who may log in, with their privileges.
+/// A user who may log in, with their privileges. Give users to
+/// [`DlsimBuilder::users`](crate::DlsimBuilder::users) to replace the demo users.
+///
+/// The two privileges the API checks are `ContentLibrary.DownloadSession` (to create and list
+/// download sessions) and `ContentLibrary.ReadStorage` (to prepare datastore endpoints).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::User;
+/// let reader = User::new("reader@vsphere.local", "s3cret!", &[]);
+/// assert!(!reader.has("ContentLibrary.DownloadSession"));
+/// let fake = dlsim::Dlsim::builder().users(vec![reader]).start().await;
+///
+/// // The user can log in, but may not create a download session.
+/// let http = reqwest::Client::new();
+/// let token: String = http
+///     .post(format!("{}/session", fake.api_url()))
+///     .basic_auth("reader@vsphere.local", Some("s3cret!"))
+///     .send().await.unwrap()
+///     .json().await.unwrap();
+/// let create = http
+///     .post(format!("{}/content/library/item/download-session", fake.api_url()))
+///     .header("vmware-api-session-id", token)
+///     .json(&serde_json::json!({ "library_item_id": dlsim::DEMO_ISO_ITEM_ID }))
+///     .send().await.unwrap();
+/// assert_eq!(create.status(), 403);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
+    /// The login name.
     pub name: String,
+    /// The password.
     pub password: String,
+    /// The privileges held.
     pub privileges: Vec<String>,
 }
 
 impl User {
+    /// A user with these privileges.
     pub fn new(name: &str, password: &str, privileges: &[&str]) -> Self {
         User {
             name: name.into(),
@@ -30,6 +62,7 @@ impl User {
             privileges: privileges.iter().map(|p| p.to_string()).collect(),
         }
     }
+    /// Whether the user holds `privilege`.
     pub fn has(&self, privilege: &str) -> bool {
         self.privileges.iter().any(|p| p == privilege)
     }

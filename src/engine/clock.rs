@@ -27,7 +27,17 @@ enum Source {
     Virtual(AtomicI64),
 }
 
-/// The default start of a virtual clock: 2026-01-01T00:00:00.000Z.
+/// The default start of a virtual clock: 2026-01-01T00:00:00.000Z. A fake from
+/// [`Dlsim::builder`](crate::Dlsim::builder) starts there.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(dlsim::VIRTUAL_EPOCH.to_string(), "2026-01-01T00:00:00.000Z");
+/// let fake = dlsim::Dlsim::start().await;
+/// assert_eq!(fake.clock().now(), dlsim::VIRTUAL_EPOCH);
+/// # }
+/// ```
 pub const VIRTUAL_EPOCH: Timestamp = Timestamp(1_767_225_600_000);
 
 impl Clock {
@@ -41,10 +51,12 @@ impl Clock {
         Clock(Arc::new(Source::Virtual(AtomicI64::new(start.millis()))))
     }
 
+    /// Whether this is a virtual clock (one that [`Clock::advance`] moves).
     pub fn is_virtual(&self) -> bool {
         matches!(*self.0, Source::Virtual(_))
     }
 
+    /// The time now.
     pub fn now(&self) -> Timestamp {
         match &*self.0 {
             Source::Real => {

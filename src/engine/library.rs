@@ -365,11 +365,50 @@ pub fn demo_library() -> Vec<LibrarySpec> {
     }]
 }
 
-/// Id of the demo library.
+/// Id of the demo library, which a fake serves when given no library.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// assert_eq!(fake.library_ids(), [dlsim::DEMO_LIBRARY_ID]);
+/// # }
+/// ```
 pub const DEMO_LIBRARY_ID: &str = "6f0c5d2e-8a1b-4c3d-9e7f-0a1b2c3d4e5f";
-/// Id of the demo OVF template item (`.ovf`, `.mf`, 1 GiB disk).
+/// Id of the demo OVF template item: a valid OVF descriptor `photon-5.ovf`, its SHA256
+/// manifest `photon-5.mf`, and a 1 GiB disk `photon-5-disk1.vmdk`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// let items = fake.item_ids(dlsim::DEMO_LIBRARY_ID).unwrap();
+/// assert_eq!(items, [dlsim::DEMO_OVF_ITEM_ID, dlsim::DEMO_ISO_ITEM_ID]);
+/// # }
+/// ```
 pub const DEMO_OVF_ITEM_ID: &str = "b1e2c3d4-5f60-4718-8a9b-0c1d2e3f4a5b";
-/// Id of the demo ISO item.
+/// Id of the demo ISO item: one 2.6 GiB file `ubuntu-24.04-live-server-amd64.iso`, with
+/// SHA256 checksums.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// let http = reqwest::Client::new();
+/// let token: String = http
+///     .post(format!("{}/session", fake.api_url()))
+///     .basic_auth(fake.username(), Some(fake.password()))
+///     .send().await.unwrap()
+///     .json().await.unwrap();
+/// let item: serde_json::Value = http
+///     .get(format!("{}/content/library/item/{}", fake.api_url(), dlsim::DEMO_ISO_ITEM_ID))
+///     .header("vmware-api-session-id", token)
+///     .send().await.unwrap()
+///     .json().await.unwrap();
+/// assert_eq!(item["type"], "iso");
+/// assert_eq!(item["size"], 2_754_981_888u64);
+/// # }
+/// ```
 pub const DEMO_ISO_ITEM_ID: &str = "c2f3d4e5-6a71-4829-9bac-1d2e3f4a5b6c";
 
 #[cfg(test)]

@@ -45,6 +45,40 @@ use sessions::{PrepareRequest, Session, SessionFile, SessionStore};
 use transfer::Transfer;
 
 /// How long a prepare request stays in each intermediate status (no wait by default).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// let slow = dlsim::PrepareTiming { requested_ms: 1_000, preparing_ms: 4_000, ..Default::default() };
+/// let fake = dlsim::Dlsim::builder().prepare_timing(slow).start().await;
+/// # let http = reqwest::Client::new();
+/// # let api = fake.api_url();
+/// # let token: String = http.post(format!("{api}/session"))
+/// #     .basic_auth(fake.username(), Some(fake.password())).send().await.unwrap().json().await.unwrap();
+/// # let call = |method: reqwest::Method, path: &str| {
+/// #     http.request(method, format!("{api}{path}")).header("vmware-api-session-id", &token)
+/// # };
+/// // Create a session on the demo OVF template, and prepare its descriptor.
+/// let session: String = call(reqwest::Method::POST, "/content/library/item/download-session")
+///     .json(&serde_json::json!({ "library_item_id": dlsim::DEMO_OVF_ITEM_ID }))
+///     .send().await.unwrap().json().await.unwrap();
+/// let files = format!("/content/library/item/download-session/{session}/file");
+/// call(reqwest::Method::POST, &format!("{files}?action=prepare"))
+///     .json(&serde_json::json!({ "file_name": "photon-5.ovf", "endpoint_type": "HTTPS" }))
+///     .send().await.unwrap();
+/// let status = || async {
+///     let info: serde_json::Value = call(reqwest::Method::GET, &format!("{files}?file_name=photon-5.ovf"))
+///         .send().await.unwrap().json().await.unwrap();
+///     info["status"].as_str().unwrap().to_string()
+/// };
+/// assert_eq!(status().await, "PREPARE_REQUESTED");
+/// fake.clock().advance(Duration::from_secs(1));
+/// assert_eq!(status().await, "PREPARING");
+/// fake.clock().advance(Duration::from_secs(4));
+/// assert_eq!(status().await, "PREPARED");
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrepareTiming {
     /// Time spent in PREPARE_REQUESTED, in milliseconds.

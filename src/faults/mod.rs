@@ -20,11 +20,36 @@ use std::str::FromStr;
 
 macro_rules! violations {
     ($($variant:ident => $rule:literal,)+) => {
-        /// A break of exactly one conformance rule, named by that rule's id.
+        /// A break of exactly one conformance rule of `dlsim check`, named by that rule's id.
+        ///
+        /// A fake built with [`DlsimBuilder::violate`](crate::DlsimBuilder::violate) (or
+        /// loaded with a [`What::Violate`] fault) breaks that rule, so a test can show that
+        /// a checker catches it: `dlsim check` against it reports the rule failed.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() {
+        /// use dlsim::Violation;
+        /// let v: Violation = "status.success".parse().unwrap();
+        /// assert_eq!(v, Violation::SuccessStatus);
+        /// assert_eq!(v.rule(), "status.success");
+        /// assert!(Violation::ALL.len() > 30);
+        ///
+        /// // A fake answering 200 where the contract says 201: the runner notices.
+        /// # let small: dlsim::LibrarySpec = toml::from_str(
+        /// #     "name = 'isos'\n[[items]]\nname = 'alpine'\nfiles = [{ name = 'alpine.iso', size = 4096 }]",
+        /// # ).unwrap();
+        /// let fake = dlsim::Dlsim::builder().libraries(vec![small]).violate(v).start().await;
+        /// let opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+        /// let report = dlsim::check(&opts, |_| {}).await.unwrap();
+        /// assert_eq!(report.failed_rules(), ["status.success"]);
+        /// # }
+        /// ```
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Violation { $($variant),+ }
+        pub enum Violation { $(#[doc = concat!("Breaks `", $rule, "`.")] $variant),+ }
 
         impl Violation {
+            /// Every violation, one per rule that can be broken on purpose.
             pub const ALL: &'static [Violation] = &[$(Violation::$variant),+];
             /// The id of the rule this violation breaks.
             pub fn rule(self) -> &'static str {

@@ -14,15 +14,50 @@ use crate::model::{
 };
 use crate::op::OpName;
 
-/// One fault rule.
+/// One fault rule: [`When`] it applies, [`What`] it does, and how many times at most.
+///
+/// Build it in Rust, or read the same rule from a scenario file (TOML) or a control-plane
+/// call (JSON); then load it with [`Dlsim::add_fault`](crate::Dlsim::add_fault) or
+/// [`DlsimBuilder::fault`](crate::DlsimBuilder::fault).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::{Fault, OpName, What};
+/// let busy = Fault::new(What::HttpError { status: 503, retry_after_secs: Some(1) })
+///     .named("busy")
+///     .on(OpName::Create)
+///     .first(2);
+/// assert!(busy.validate().is_ok());
+///
+/// // The same rule as a scenario file writes it.
+/// let from_toml: Fault = toml::from_str(
+///     r#"
+///     name = "busy"
+///     when = { op = "download_session.create", first = 2 }
+///     what = { kind = "http_error", status = 503, retry_after_secs = 1 }
+///     "#,
+/// )
+/// .unwrap();
+/// assert_eq!(from_toml, busy);
+///
+/// // Loaded, it waits for matching calls.
+/// let fake = dlsim::Dlsim::start().await;
+/// let id = fake.add_fault(busy);
+/// let status = &fake.faults()[0];
+/// assert_eq!((status.id, status.fault.label().as_str(), status.fired), (id, "busy", 0));
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fault {
     /// A name for the journal and the control plane (defaults to the kind).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The conditions a call must meet (none: every call of the kind's operations).
     #[serde(default)]
     pub when: When,
+    /// What happens when it fires.
     pub what: What,
     /// Fire at most this many times (unlimited when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +74,7 @@ impl Fault {
             times: None,
         }
     }
+    /// Name it (for the journal and the control plane).
     pub fn named(mut self, name: &str) -> Self {
         self.name = Some(name.to_string());
         self
@@ -48,15 +84,32 @@ impl Fault {
         self.when.op.push(op);
         self
     }
+    /// Only for requests in this wire form.
+    pub fn form(mut self, form: FormName) -> Self {
+        self.when.form = Some(form);
+        self
+    }
+    /// Only from this long after the server started (on its clock).
+    pub fn after_ms(mut self, ms: u64) -> Self {
+        self.when.after_ms = Some(ms);
+        self
+    }
+    /// Only until this long after the server started (on its clock).
+    pub fn before_ms(mut self, ms: u64) -> Self {
+        self.when.before_ms = Some(ms);
+        self
+    }
     /// Only for files whose name matches this glob (`*` and `?`).
     pub fn file(mut self, glob: &str) -> Self {
         self.when.file = Some(glob.to_string());
         self
     }
+    /// Only for this library item.
     pub fn item(mut self, id: &str) -> Self {
         self.when.item = Some(id.to_string());
         self
     }
+    /// Only for calls of this logged-in user.
     pub fn user(mut self, name: &str) -> Self {
         self.when.user = Some(name.to_string());
         self
@@ -86,6 +139,7 @@ impl Fault {
         self.when.probability = Some(p);
         self
     }
+    /// Fire at most n times in all.
     pub fn times(mut self, n: u64) -> Self {
         self.times = Some(n);
         self
@@ -143,7 +197,29 @@ impl Fault {
     }
 }
 
-/// When a fault applies: every condition given must hold.
+/// When a fault applies: every condition given must hold. Usually set through the
+/// [`Fault`] builder methods.
+///
+/// ```
+/// use dlsim::{Fault, FormName, OpName, What, When};
+/// let slow = What::Latency { ms: Some(250), min_ms: None, max_ms: None };
+/// let by_hand = Fault {
+///     when: When {
+///         op: vec![OpName::FileGet],
+///         form: Some(FormName::JsonRpc),
+///         every: Some(2),
+///         after_ms: Some(60_000),
+///         ..When::default()
+///     },
+///     ..Fault::new(slow.clone())
+/// };
+/// let built = Fault::new(slow)
+///     .on(OpName::FileGet)
+///     .form(FormName::JsonRpc)
+///     .every(2)
+///     .after_ms(60_000);
+/// assert_eq!(by_hand, built);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct When {
@@ -190,19 +266,40 @@ pub struct When {
 }
 
 /// A wire form as fault rules and the journal name it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::FormName;
+/// let form: FormName = serde_json::from_str("\"jsonrpc\"").unwrap();
+/// assert_eq!(form.as_str(), "jsonrpc");
+///
+/// // The journal names the form of every request.
+/// let fake = dlsim::Dlsim::start().await;
+/// reqwest::get(format!("{}/rest/com/vmware/cis/session", fake.base_url())).await.unwrap();
+/// assert_eq!(fake.journal()[0].form, Some(FormName::Rest));
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FormName {
+    /// The REST API under `/api`.
     Api,
+    /// The legacy REST API under `/rest` (`{"value": ...}` answers).
     Rest,
+    /// vAPI JSON-RPC at `POST /api`, as the SDKs send it.
     #[serde(rename = "jsonrpc")]
     JsonRpc,
+    /// The Python SDK's `rest` mode under `/sdk-rest/api/...`: `/api` paths, `/rest` bodies.
     #[serde(rename = "sdk-rest")]
     SdkRest,
+    /// The download endpoints that serve file bytes.
     Content,
 }
 
 impl FormName {
+    /// The name as rules and the journal write it (`api`, `rest`, `jsonrpc`, `sdk-rest`,
+    /// `content`).
     pub fn as_str(self) -> &'static str {
         match self {
             FormName::Api => "api",
@@ -226,14 +323,33 @@ impl FormName {
     }
 }
 
-/// A prepare status, as rules write it.
+/// A file's prepare status, as rules write it (in [`What::PrepareStuck`]).
+///
+/// ```
+/// use dlsim::{Fault, PrepareStatusName, What};
+/// let stuck: Fault = toml::from_str(
+///     "what = { kind = 'prepare_stuck', status = 'PREPARE_REQUESTED', for_ms = 30000 }",
+/// )
+/// .unwrap();
+/// assert_eq!(
+///     stuck.what,
+///     What::PrepareStuck { status: PrepareStatusName::PrepareRequested, for_ms: Some(30_000) }
+/// );
+/// // Only the two statuses a file passes through can hold it.
+/// let never = Fault::new(What::PrepareStuck { status: PrepareStatusName::Prepared, for_ms: None });
+/// assert!(never.validate().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PrepareStatusName {
+    /// `PREPARE_REQUESTED`: asked for, not started.
     PrepareRequested,
+    /// `PREPARING`: being made ready (the default).
     #[default]
     Preparing,
+    /// `PREPARED`: ready to download.
     Prepared,
+    /// `ERROR`: preparation failed.
     Error,
 }
 
@@ -248,7 +364,36 @@ impl From<PrepareStatusName> for PrepareStatus {
     }
 }
 
-/// What a fault does. Families: state, expiry, data, HTTP, transport, and rule breaks.
+/// What a fault does. Families: state, expiry, data, HTTP, transport, and rule breaks; each
+/// kind applies by default to the operations of [`What::default_ops`].
+///
+/// A file whose preparation ends in ERROR, as the careful client of [`download`](crate::download)
+/// sees it:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::{Fault, MessageSpec, What};
+/// # let small: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = 'isos'\n[[items]]\nname = 'alpine'\nfiles = [{ name = 'alpine.iso', size = 4096 }]",
+/// # ).unwrap();
+/// let out_of_space = What::PrepareError(MessageSpec {
+///     message: Some("The datastore is full.".into()),
+///     ..MessageSpec::default()
+/// });
+/// assert_eq!((out_of_space.kind(), out_of_space.family()), ("prepare_error", dlsim::FaultFamily::Session));
+/// assert_eq!(out_of_space.default_ops(), [dlsim::OpName::FilePrepare]);
+///
+/// let fake = dlsim::Dlsim::builder().libraries(vec![small]).fault(Fault::new(out_of_space)).start().await;
+/// let item = &fake.item_ids(&fake.library_ids()[0]).unwrap()[0];
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut opts = dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), item);
+/// opts.output_dir = dir.path().to_path_buf();
+/// opts.poll_interval = std::time::Duration::from_millis(10);
+/// let err = dlsim::download(&opts, |_| {}).await.unwrap_err();
+/// assert!(err.to_string().contains("The datastore is full."), "{err}");
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum What {
@@ -257,34 +402,47 @@ pub enum What {
     PrepareError(MessageSpec),
     /// The file's preparation stays in `status` (for `for_ms`, or forever).
     PrepareStuck {
+        /// `PREPARE_REQUESTED` or `PREPARING` (the default).
         #[serde(default)]
         status: PrepareStatusName,
+        /// How long it is held (forever when unset).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         for_ms: Option<u64>,
     },
     /// The file's preparation takes `extra_ms` longer.
-    PrepareSlow { extra_ms: u64 },
+    PrepareSlow {
+        /// Added to the preparation time.
+        extra_ms: u64,
+    },
     /// The session goes to ERROR with this message.
     SessionError(MessageSpec),
     /// The session disappears (NOT_FOUND from then on, as after a vCenter restart).
     SessionVanish,
     /// The item's content version changes (new sessions and item reads see it).
     ContentVersionChange {
+        /// The new version (the next number when unset).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         version: Option<String>,
     },
     // ---- expiry ----
     /// The session's idle timeout becomes `ms`.
-    IdleTimeout { ms: u64 },
+    IdleTimeout {
+        /// The new idle timeout.
+        ms: u64,
+    },
     /// The session expires now.
     ExpireNow,
     // ---- data ----
     /// `checksum_info` does not match the bytes.
     WrongChecksum,
     /// One byte at `offset` is served flipped; the checksum stays honest.
-    CorruptBytes { offset: u64 },
+    CorruptBytes {
+        /// The byte's offset in the file.
+        offset: u64,
+    },
     /// The reported `size` is off by `delta` bytes.
     WrongSize {
+        /// Added to the true size (1 by default; may be negative).
         #[serde(default = "one")]
         delta: i64,
     },
@@ -293,7 +451,9 @@ pub enum What {
     // ---- HTTP ----
     /// Answer with this status and the standard error body of the request's form.
     HttpError {
+        /// 400 to 599.
         status: u16,
+        /// Sent as `Retry-After`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_secs: Option<u64>,
     },
@@ -301,36 +461,60 @@ pub enum What {
     LoginExpired,
     /// Delay the answer: `ms`, or uniformly within `min_ms..=max_ms` (seeded).
     Latency {
+        /// A fixed delay.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ms: Option<u64>,
+        /// The least delay of a random one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         min_ms: Option<u64>,
+        /// The most delay of a random one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_ms: Option<u64>,
     },
     // ---- transport ----
     /// Close the connection after this many body bytes.
-    Reset { after_bytes: u64 },
+    Reset {
+        /// Body bytes sent before the reset.
+        after_bytes: u64,
+    },
     /// Send this many body bytes, though `Content-Length` promises more, then close.
-    Truncate { after_bytes: u64 },
+    Truncate {
+        /// Body bytes sent before the close.
+        after_bytes: u64,
+    },
     /// Send the body at this rate.
-    Throttle { bytes_per_sec: u64 },
+    Throttle {
+        /// The rate, above 0.
+        bytes_per_sec: u64,
+    },
     /// Stop sending for `ms` after `after_bytes` body bytes.
     Stall {
+        /// How long the pause lasts.
         ms: u64,
+        /// Body bytes sent before the pause (0 by default).
         #[serde(default)]
         after_bytes: u64,
     },
     // ---- rule breaks ----
     /// Break one conformance rule (see `dlsim check`), for as long as the fault is loaded.
-    Violate { rule: Violation },
+    Violate {
+        /// The rule broken.
+        rule: Violation,
+    },
 }
 
 fn one() -> i64 {
     1
 }
 
-/// Which part of the server consults a fault.
+/// Which part of the server consults a fault ([`What::family`]).
+///
+/// ```
+/// use dlsim::{FaultFamily, What};
+/// assert_eq!(What::Throttle { bytes_per_sec: 1024 }.family(), FaultFamily::Transport);
+/// assert_eq!(What::LoginExpired.family(), FaultFamily::Answer);
+/// assert_eq!(What::ExpireNow.family(), FaultFamily::Session);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     /// Changes a session or its files in the engine.
@@ -346,6 +530,7 @@ pub enum Family {
 }
 
 impl What {
+    /// The kind's name, as rules write it in `kind = "..."`.
     pub fn kind(&self) -> &'static str {
         match self {
             What::PrepareError(_) => "prepare_error",
@@ -371,6 +556,7 @@ impl What {
         }
     }
 
+    /// The part of the server that applies it.
     pub fn family(&self) -> Family {
         match self {
             What::HttpError { .. } | What::LoginExpired => Family::Answer,
@@ -440,14 +626,39 @@ impl What {
     }
 }
 
-/// A localizable message as a rule writes it; the id defaults to a Content Library one.
+/// A localizable message as a rule writes it (the `error_message` of a session or file in
+/// ERROR); the id and text default to a Content Library message.
+///
+/// ```
+/// use dlsim::{MessageSpec, What};
+/// let what: What = toml::from_str(
+///     r#"
+///     kind = "session_error"
+///     id = "com.vmware.vdcs.cls-main.transfer_failed"
+///     message = "Transfer of {0} failed: {1}."
+///     args = ["disk-0.vmdk", "host unreachable"]
+///     params.file = { s = "disk-0.vmdk" }
+///     params.attempts = { i = 3 }
+///     params.cause = { l = { id = "com.vmware.vdcs.cls-main.host_unreachable" } }
+///     "#,
+/// )
+/// .unwrap();
+/// let What::SessionError(message) = what else { panic!("{what:?}") };
+/// assert_eq!(message.args.len(), 2);
+/// assert_eq!(message.params["attempts"].i, Some(3));
+/// assert_eq!(message.params["cause"].l.as_ref().unwrap().id, "com.vmware.vdcs.cls-main.host_unreachable");
+/// assert_eq!(MessageSpec::default().id, None); // a Content Library id is used
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageSpec {
+    /// The message id (a Content Library id of the fault's kind when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The default English text (one of the fault's kind when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Positional arguments of the text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
     /// Named parameters (`s`, `i`, `d`, or a nested message `l`), as the seeds show them.
@@ -455,25 +666,48 @@ pub struct MessageSpec {
     pub params: BTreeMap<String, ParamSpec>,
 }
 
-/// One localization parameter.
+/// One named parameter of a [`MessageSpec`]: give one of its values.
+///
+/// ```
+/// use dlsim::ParamSpec;
+/// let size: ParamSpec = toml::from_str("d = 1.5").unwrap();
+/// assert_eq!(size, ParamSpec { d: Some(1.5), ..ParamSpec::default() });
+/// assert!(toml::from_str::<ParamSpec>("x = 1").is_err()); // unknown keys are refused
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
+    /// A string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s: Option<String>,
+    /// An integer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub i: Option<i64>,
+    /// A number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub d: Option<f64>,
+    /// A nested message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub l: Option<NestedSpec>,
 }
 
-/// A nested message parameter.
+/// A message given as a parameter of another ([`ParamSpec::l`]).
+///
+/// ```
+/// use dlsim::{NestedSpec, ParamSpec};
+/// let cause: ParamSpec = toml::from_str(
+///     "l = { id = 'com.vmware.vdcs.cls-main.host_unreachable', params.host = { s = 'esx-01' } }",
+/// )
+/// .unwrap();
+/// let nested: &NestedSpec = cause.l.as_ref().unwrap();
+/// assert_eq!(nested.params["host"].s.as_deref(), Some("esx-01"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NestedSpec {
+    /// The nested message's id.
     pub id: String,
+    /// Its own named parameters.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, ParamSpec>,
 }

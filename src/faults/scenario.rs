@@ -36,17 +36,49 @@ pub struct Scenario {
 }
 
 /// Why a scenario could not be loaded.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// let err = fake.load_scenario("prepare_error").unwrap_err();
+/// assert!(matches!(err, dlsim::ScenarioError::Unknown { .. }));
+/// assert!(err.to_string().contains("the shelf has: prepare-error, "), "{err}");
+///
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = dir.path().join("mine.toml");
+/// std::fs::write(&file, "[[faults]]\nwhat = { kind = 'http_error', status = 200 }\n").unwrap();
+/// let err = fake.load_scenario(file.to_str().unwrap()).unwrap_err();
+/// assert!(err.to_string().contains("http_error status must be 400..=599, not 200"), "{err}");
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
+    /// Neither a shelf scenario nor an existing file has that name.
     #[error("no scenario {name:?} on the shelf and no such file; the shelf has: {shelf}")]
-    Unknown { name: String, shelf: String },
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The shelf's names, comma-separated.
+        shelf: String,
+    },
+    /// The file exists but cannot be read.
     #[error("cannot read scenario {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// Why it cannot be read.
         source: std::io::Error,
     },
+    /// The text is not a valid scenario (TOML, unknown keys, or a fault or expectation that
+    /// cannot hold).
     #[error("scenario {origin} is not valid: {message}")]
-    Invalid { origin: String, message: String },
+    Invalid {
+        /// The shelf name or the file.
+        origin: String,
+        /// What is wrong, and where.
+        message: String,
+    },
 }
 
 macro_rules! shelf {
@@ -113,6 +145,19 @@ impl Scenario {
 
 /// The names of the built-in fault scenarios (what `dlsim scenarios` lists), each loadable
 /// with [`Dlsim::load_scenario`](crate::Dlsim::load_scenario) or `dlsim serve --scenario NAME`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let names = dlsim::scenario_names();
+/// assert!(names.contains(&"checksum-mismatch") && names.contains(&"flaky-network"));
+/// let fake = dlsim::Dlsim::start().await;
+/// for name in names {
+///     fake.load_scenario(name).unwrap();
+///     assert!(!fake.faults().is_empty(), "{name} loads faults");
+/// }
+/// # }
+/// ```
 pub fn shelf_names() -> Vec<&'static str> {
     SHELF.iter().map(|(n, _)| *n).collect()
 }

@@ -42,10 +42,30 @@ pub struct Fired {
     pub files: Option<String>,
 }
 
-/// A loaded rule and what it has done so far.
+/// A loaded fault and what it has done so far ([`Dlsim::faults`](crate::Dlsim::faults)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::{Fault, OpName, What};
+/// let fake = dlsim::Dlsim::start().await;
+/// // Every second login answers 503.
+/// fake.add_fault(Fault::new(What::HttpError { status: 503, retry_after_secs: None }).on(OpName::Login).every(2));
+/// let http = reqwest::Client::new();
+/// for _ in 0..3 {
+///     http.post(format!("{}/session", fake.api_url()))
+///         .basic_auth(fake.username(), Some(fake.password()))
+///         .send().await.unwrap();
+/// }
+/// let status = &fake.faults()[0];
+/// assert_eq!((status.calls, status.fired), (3, 1));
+/// # }
+/// ```
 #[derive(Debug, Serialize)]
 pub struct RuleStatus {
+    /// The id [`Dlsim::add_fault`](crate::Dlsim::add_fault) returned.
     pub id: u64,
+    /// The fault as loaded.
     pub fault: Fault,
     /// Calls that met the rule's conditions (before call counts and probability).
     pub calls: u64,

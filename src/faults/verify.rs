@@ -85,7 +85,34 @@ const _: () = assert!(CHECKS.len() == EXPECTATION_IDS.len());
 /// At most this many lines of one kind are shown in a finding (its explanation counts all).
 const SHOWN: usize = 10;
 
-/// What to verify, as a scenario's `[expect]` table or built in Rust.
+/// What to verify, as a scenario's `[expect]` table or built in Rust; give it to
+/// [`DlsimBuilder::expect`](crate::DlsimBuilder::expect).
+///
+/// The expectations are `sessions-deleted`, `kept-alive`, `stops-polling-error`,
+/// `poll-rate`, `honours-retry-after`, `downloads-complete`, `verifies-checksum`,
+/// `no-uri-after-end` and `logged-out`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let expect = dlsim::Expectations {
+///     apply: Some(vec!["sessions-deleted".into(), "poll-rate".into()]),
+///     min_poll_interval_ms: 500,
+///     ..Default::default()
+/// };
+/// assert!(expect.validate().is_ok() && expect.applies("poll-rate") && !expect.applies("logged-out"));
+/// let typo = dlsim::Expectations { apply: Some(vec!["logged_out".into()]), ..Default::default() };
+/// assert!(typo.validate().unwrap_err().contains("known: sessions-deleted"));
+///
+/// // The same from a scenario's [expect] table.
+/// let same: dlsim::Expectations =
+///     toml::from_str("apply = ['sessions-deleted', 'poll-rate']\nmin_poll_interval_ms = 500").unwrap();
+/// assert_eq!(same, expect);
+///
+/// let fake = dlsim::Dlsim::builder().expect(expect).start().await;
+/// assert!(!fake.verify().outcome("logged-out").unwrap().applied);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Expectations {
@@ -137,7 +164,23 @@ impl Expectations {
     }
 }
 
-/// The verdict over one journal.
+/// The verdict of [`Dlsim::verify`](crate::Dlsim::verify) on the client's behaviour.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// // A client that logs in and never logs out.
+/// reqwest::Client::new()
+///     .post(format!("{}/session", fake.api_url()))
+///     .basic_auth(fake.username(), Some(fake.password()))
+///     .send().await.unwrap();
+/// let report = fake.verify();
+/// assert!(!report.passed);
+/// assert!(report.outcome("sessions-deleted").unwrap().passed); // no session was created
+/// assert!(report.to_text().contains("FAIL logged-out"), "{}", report.to_text());
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// Every applied expectation passed.
@@ -149,10 +192,29 @@ pub struct Report {
     pub journal_dropped: u64,
 }
 
-/// One expectation's verdict.
+/// One expectation's verdict, in a [`VerifyReport`](crate::VerifyReport).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// // A client that logs in and never logs out.
+/// reqwest::Client::new()
+///     .post(format!("{}/session", fake.api_url()))
+///     .basic_auth(fake.username(), Some(fake.password()))
+///     .send().await.unwrap();
+/// let report = fake.verify();
+/// let logged_out = report.outcome("logged-out").unwrap();
+/// assert!(logged_out.applied && !logged_out.passed);
+/// assert_eq!(logged_out.rule, "every user that logs in logs out at the end");
+/// assert_eq!(logged_out.findings.len(), 1);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
+    /// The expectation's id (`logged-out`, ...).
     pub id: String,
+    /// The rule it checks, in words.
     pub rule: String,
     /// False when not selected by `apply`, or switched off by its setting.
     pub applied: bool,
@@ -160,10 +222,28 @@ pub struct Outcome {
     pub passed: bool,
     /// What was checked, or why it was not.
     pub detail: String,
+    /// Each break found (none when it passed).
     pub findings: Vec<Finding>,
 }
 
-/// One break of an expectation.
+/// One break of an expectation, with the journal lines that show it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let fake = dlsim::Dlsim::start().await;
+/// // A client that logs in and never logs out.
+/// reqwest::Client::new()
+///     .post(format!("{}/session", fake.api_url()))
+///     .basic_auth(fake.username(), Some(fake.password()))
+///     .send().await.unwrap();
+/// let report = fake.verify();
+/// let finding = &report.outcome("logged-out").unwrap().findings[0];
+/// assert_eq!(finding.seqs(), [1]); // the login, the first line of the journal
+/// assert_eq!(finding.lines[0].op, Some(dlsim::OpName::Login));
+/// assert!(finding.explanation.contains(fake.username()), "{}", finding.explanation);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// What was expected and what came instead, in one line.

@@ -10,7 +10,33 @@ use super::value::{
 };
 
 crate::model::value::vapi_enum!(
-    /// `com.vmware.vapi.std.errors.error.type`
+    /// The type of a vAPI standard error (`com.vmware.vapi.std.errors.error.type`): what
+    /// `/api` writes as `error_type`, and what the journal records of every error answered,
+    /// in every form (JSON-RPC sends its errors with HTTP 200).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use dlsim::ErrorType;
+    /// assert_eq!(ErrorType::parse("NOT_FOUND"), Some(ErrorType::NotFound));
+    /// assert_eq!(ErrorType::NotFound.canonical_name(), "com.vmware.vapi.std.errors.not_found");
+    /// assert_eq!(ErrorType::from_canonical_name("com.vmware.vapi.std.errors.not_found"), Some(ErrorType::NotFound));
+    ///
+    /// let fake = dlsim::Dlsim::start().await;
+    /// let http = reqwest::Client::new();
+    /// let token: String = http.post(format!("{}/session", fake.api_url()))
+    ///     .basic_auth(fake.username(), Some(fake.password()))
+    ///     .send().await.unwrap().json().await.unwrap();
+    /// let answer = http
+    ///     .get(format!("{}/content/library/item/download-session/no-such-session", fake.api_url()))
+    ///     .header("vmware-api-session-id", token)
+    ///     .send().await.unwrap();
+    /// assert_eq!(answer.status(), 404);
+    /// let body: serde_json::Value = answer.json().await.unwrap();
+    /// assert_eq!(body["error_type"], ErrorType::NotFound.as_str());
+    /// assert_eq!(fake.journal()[1].error.as_deref(), Some(ErrorType::NotFound.as_str()));
+    /// # }
+    /// ```
     ErrorType, "com.vmware.vapi.std.errors.error.type", {
     Error => "ERROR",
     AlreadyExists => "ALREADY_EXISTS",
@@ -74,6 +100,7 @@ impl ErrorType {
         }
     }
 
+    /// The type with this canonical name.
     pub fn from_canonical_name(name: &str) -> Option<Self> {
         ErrorType::ALL
             .iter()

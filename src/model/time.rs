@@ -10,17 +10,30 @@ use time::OffsetDateTime;
 
 use super::value::{DecodeError, Type, Value, VapiType};
 
-/// A point in time, in milliseconds since the Unix epoch (UTC).
+/// A point in time, in milliseconds since the Unix epoch (UTC); displayed as the contract
+/// writes date-times.
+///
+/// ```
+/// use dlsim::Timestamp;
+/// let t = Timestamp::parse("2026-01-01T01:00:00+01:00").unwrap();
+/// assert_eq!(t, dlsim::VIRTUAL_EPOCH);
+/// assert_eq!(t.plus_millis(1_500).to_string(), "2026-01-01T00:00:01.500Z");
+/// assert_eq!(Timestamp::from_millis(t.millis()), t);
+/// assert_eq!(Timestamp::parse("2026-01-01T00:00:00"), None); // no zone: refused
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// The time `ms` milliseconds after the Unix epoch.
     pub fn from_millis(ms: i64) -> Self {
         Timestamp(ms)
     }
+    /// Milliseconds since the Unix epoch.
     pub fn millis(self) -> i64 {
         self.0
     }
+    /// The time `ms` milliseconds later (saturating).
     pub fn plus_millis(self, ms: i64) -> Self {
         Timestamp(self.0.saturating_add(ms))
     }

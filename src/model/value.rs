@@ -377,13 +377,14 @@ macro_rules! vapi_enum {
     ($(#[$m:meta])* $name:ident, $canonical:literal, { $($(#[$vm:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $variant),+ }
+        pub enum $name { $(#[doc = concat!("`", $wire, "`")] $(#[$vm])* $variant),+ }
 
         impl $name {
             pub(crate) const DEF: $crate::model::value::EnumDef = $crate::model::value::EnumDef {
                 name: $canonical,
                 values: &[$($wire),+],
             };
+            /// Every value, in declaration order.
             // Generated for every enum; the tests' generators and `ErrorType` use it.
             #[allow(dead_code)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -391,6 +392,7 @@ macro_rules! vapi_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $wire),+ }
             }
+            /// The value with this wire name.
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $($wire => Some($name::$variant),)+ _ => None }
             }

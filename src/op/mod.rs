@@ -23,11 +23,35 @@ use crate::wire::{decode_body, request_errors, Form};
 
 macro_rules! op_names {
     ($($variant:ident => $name:literal,)+) => {
-        /// A contract operation, named as users write it in fault rules and read it in the journal.
+        /// A contract operation, named as users write it in fault rules and read it in the
+        /// journal: the same name whichever wire form carried the request.
+        ///
+        /// ```
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() {
+        /// use dlsim::OpName;
+        /// let op: OpName = "download_session.keep_alive".parse().unwrap();
+        /// assert_eq!(op, OpName::KeepAlive);
+        /// assert_eq!(op.to_string(), "download_session.keep_alive");
+        /// assert!("download_session.keepalive".parse::<OpName>().unwrap_err().contains("known:"));
+        ///
+        /// // A login through /api and one through /rest are the same operation.
+        /// let fake = dlsim::Dlsim::start().await;
+        /// let http = reqwest::Client::new();
+        /// for path in ["/api/session", "/rest/com/vmware/cis/session"] {
+        ///     http.post(format!("{}{path}", fake.base_url()))
+        ///         .basic_auth(fake.username(), Some(fake.password()))
+        ///         .send().await.unwrap();
+        /// }
+        /// let ops: Vec<_> = fake.journal().iter().map(|e| e.op).collect();
+        /// assert_eq!(ops, [Some(OpName::Login), Some(OpName::Login)]);
+        /// # }
+        /// ```
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum OpName { $($variant),+ }
+        pub enum OpName { $(#[doc = concat!("`", $name, "`")] $variant),+ }
 
         impl OpName {
+            /// Every operation.
             pub const ALL: &'static [OpName] = &[$(OpName::$variant),+];
             /// The contract name, e.g. `download_session.keep_alive`.
             pub fn contract(self) -> &'static str {

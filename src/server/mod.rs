@@ -132,7 +132,30 @@ pub struct ServerConfig {
     pub control_token: Option<String>,
 }
 
-/// HTTPS settings.
+/// HTTPS settings, for [`DlsimBuilder::tls_options`](crate::DlsimBuilder::tls_options).
+///
+/// By default download endpoints report the certificate's SHA-1 thumbprint, as vCenter 7 and 8
+/// do; clients of vCenter 9 expect SHA-256, or the certificate itself.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let small: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = 'isos'\n[[items]]\nname = 'alpine'\nfiles = [{ name = 'alpine.iso', size = 4096 }]",
+/// # ).unwrap();
+/// let tls = dlsim::TlsOptions { sha256_thumbprint: true, ..Default::default() };
+/// let fake = dlsim::Dlsim::builder().libraries(vec![small]).tls_options(tls).start().await;
+/// let item = &fake.item_ids(&fake.library_ids()[0]).unwrap()[0];
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut opts = dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), item);
+/// opts.output_dir = dir.path().to_path_buf();
+/// opts.poll_interval = std::time::Duration::from_millis(10);
+/// opts.tls = dlsim::TlsPolicy::Thumbprint(fake.certificate().unwrap().sha256.clone());
+/// let report = dlsim::download(&opts, |_| {}).await.unwrap();
+/// // The careful client pins each download to the thumbprint its endpoint reports.
+/// assert_eq!(report.files[0].trust, "pinned to the endpoint's SHA-256 ssl_certificate_thumbprint");
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
     /// PEM certificate chain and key; a self-signed certificate is generated when unset.

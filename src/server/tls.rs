@@ -14,9 +14,36 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
-/// A server certificate and what clients need to pin it.
+/// A server certificate and what clients need to pin it: a fake started with
+/// [`DlsimBuilder::tls`](crate::DlsimBuilder::tls) reports its own through
+/// [`Dlsim::certificate`](crate::Dlsim::certificate).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let small: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = 'isos'\n[[items]]\nname = 'alpine'\nfiles = [{ name = 'alpine.iso', size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![small]).tls().start().await;
+/// assert!(fake.base_url().starts_with("https://127.0.0.1:"));
+/// let cert = fake.certificate().unwrap();
+/// assert!(cert.pem.starts_with("-----BEGIN CERTIFICATE-----"));
+/// assert_eq!(cert.sha256.len(), 32 * 3 - 1); // AB:CD:...
+///
+/// // A client pinned to the thumbprint trusts the self-signed certificate.
+/// let item = &fake.item_ids(&fake.library_ids()[0]).unwrap()[0];
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut opts = dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), item);
+/// opts.output_dir = dir.path().to_path_buf();
+/// opts.poll_interval = std::time::Duration::from_millis(10);
+/// opts.tls = dlsim::TlsPolicy::Thumbprint(cert.sha256.clone());
+/// let report = dlsim::download(&opts, |_| {}).await.unwrap();
+/// assert_eq!(report.api_certificate.unwrap().sha1, cert.sha1);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Certificate {
+    /// The rustls server configuration serving it.
     pub config: Arc<rustls::ServerConfig>,
     /// The leaf certificate, PEM.
     pub pem: String,
@@ -26,12 +53,29 @@ pub struct Certificate {
     pub sha256: String,
 }
 
+/// Why a certificate could not be made or read.
+///
+/// ```
+/// let missing = std::path::Path::new("/nonexistent/cert.pem");
+/// let err = dlsim::Certificate::from_files(missing, missing).unwrap_err();
+/// assert!(matches!(err, dlsim::TlsError::Read { .. }));
+/// assert_eq!(err.to_string(), format!("cannot read /nonexistent/cert.pem: {}",
+///     std::fs::read(missing).unwrap_err()));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// Generating a self-signed certificate failed.
     #[error("cannot generate a certificate: {0}")]
     Generate(String),
+    /// A PEM file could not be read or holds no certificate or key.
     #[error("cannot read {path}: {message}")]
-    Read { path: String, message: String },
+    Read {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The certificate and key do not fit together.
     #[error("the certificate and key do not form a TLS configuration: {0}")]
     Config(String),
 }
