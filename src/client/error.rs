@@ -143,6 +143,7 @@ pub enum ClientError {
         /// Bytes announced.
         announced: u64,
     },
+    /// After the download the server reports another size than the bytes received.
     #[error("{file}: after the download the server reports size {}, but {received} bytes were received", .reported.map_or("none".to_string(), |s| s.to_string()))]
     SizeMismatch {
         /// The file's name.

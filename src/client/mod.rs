@@ -61,8 +61,9 @@ pub use tls::{Thumbprint, Thumbprints};
 /// How [`download`](crate::download) checks the server's TLS certificate: the `tls` field of
 /// [`DownloadOptions`](crate::DownloadOptions) and of [`CheckOptions`](crate::CheckOptions).
 ///
-/// The policy applies to the API connection; a download connection is pinned to the
-/// thumbprint the server reports for its endpoint. A fake started with
+/// The policy applies to the API connection. A download connection is pinned to the
+/// certificate or thumbprint the server reports for the file's endpoint, and falls back to
+/// this policy when it reports neither. A fake started with
 /// [`DlsimBuilder::tls`](crate::DlsimBuilder::tls) has a self-signed certificate, so the
 /// default [`Verify`](TlsPolicy::Verify) refuses it and a pinned thumbprint accepts it:
 ///
@@ -318,7 +319,7 @@ pub struct FileReport {
     pub uri: String,
     /// The certificate the download connection presented (TLS only).
     pub certificate: Option<Thumbprints>,
-    /// How that certificate was checked.
+    /// How that certificate was checked, in words (`plain HTTP` without TLS).
     pub trust: String,
 }
 
