@@ -34,7 +34,52 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// Logins repeated within one call after its answer was 401.
 const MAX_RELOGINS: u32 = 2;
 
-/// How patiently calls and downloads are retried.
+/// How patiently [`download`](crate::download) retries: the `retry` field of
+/// [`DownloadOptions`](crate::DownloadOptions).
+///
+/// A call answered 503 or 429 is retried after its `Retry-After`, a call that lost its
+/// connection after a pause, and a cut download is resumed where it stopped; each a bounded
+/// number of times, and each retry is noted in
+/// [`DownloadReport::retries`](crate::DownloadReport::retries). Here the first `create` is
+/// answered 503:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// use std::time::Duration;
+/// use dlsim::{Fault, OpName, RetryPolicy, What};
+///
+/// let policy = RetryPolicy::default();
+/// assert_eq!(policy.attempts, 5);
+/// assert_eq!(policy.max_wait, Duration::from_secs(30));
+///
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let busy = Fault::new(What::HttpError { status: 503, retry_after_secs: Some(0) })
+///     .on(OpName::Create)
+///     .call(1);
+/// # let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut opts =
+/// #     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+///
+/// // With the default policy the client waits the 503 out.
+/// fake.add_fault(busy.clone());
+/// let report = dlsim::download(&opts, |_event| {}).await.unwrap();
+/// assert_eq!(report.retries.len(), 1);
+///
+/// // Without retries the 503 is the outcome.
+/// fake.reset();
+/// fake.add_fault(busy);
+/// opts.retry = RetryPolicy { attempts: 0, ..RetryPolicy::default() };
+/// let err = dlsim::download(&opts, |_event| {}).await.unwrap_err();
+/// assert!(err.is_error(503, "SERVICE_UNAVAILABLE"), "{err}");
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Retries of one call answered 503 or 429, and resumptions of one cut download.

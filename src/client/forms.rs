@@ -25,7 +25,24 @@ use super::error::chain;
 use super::tls::Thumbprints;
 use super::ClientError;
 
-/// A wire form of the API.
+/// A wire form of the API: how requests and answers are spelled. A vCenter speaks all three;
+/// [`download`](crate::download) uses one ([`DownloadOptions::form`](crate::DownloadOptions::form)),
+/// [`check`](crate::check) tests each one listed in [`CheckOptions::forms`](crate::CheckOptions::forms).
+///
+/// ```
+/// use dlsim::Form;
+/// assert_eq!(Form::default(), Form::Api);
+/// assert_eq!(Form::JsonRpc.name(), "jsonrpc");
+/// assert_eq!(Form::from_name("rest"), Some(Form::Rest));
+/// assert_eq!(Form::from_name("soap"), None);
+/// // As the command line reads `--form`:
+/// assert_eq!(Form::parse("all"), Some(Form::ALL.to_vec()));
+/// assert_eq!(Form::parse("api"), Some(vec![Form::Api]));
+///
+/// let mut opts = dlsim::CheckOptions::new("https://vc.example", "user", "secret");
+/// assert_eq!(opts.forms, Form::ALL);
+/// opts.forms = vec![Form::Rest];
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Form {
@@ -39,8 +56,10 @@ pub enum Form {
 }
 
 impl Form {
+    /// Every form, in the order `dlsim check` tests them.
     pub const ALL: [Form; 3] = [Form::Api, Form::Rest, Form::JsonRpc];
 
+    /// The form's name on the command line and in reports (`api`, `rest`, `jsonrpc`).
     pub fn name(self) -> &'static str {
         match self {
             Form::Api => "api",
@@ -123,13 +142,45 @@ pub struct Exchange {
     pub rpc: bool,
 }
 
-/// What a failure shows: the request and the offending bytes.
+/// What a [`RuleFailure`](crate::RuleFailure) of [`check`](crate::check) shows: the request
+/// sent and the answer that broke the rule.
+///
+/// Here the fake is told to break the `schema.library` rule (its library answers lack `name`):
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder()
+///     .libraries(vec![library])
+///     .violate(dlsim::Violation::LibraryBody)
+///     .start()
+///     .await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let report = dlsim::check(&opts, |_step| {}).await.unwrap();
+///
+/// let result = report.results.iter().find(|r| r.rule.id == "schema.library").unwrap();
+/// let evidence = result.failures[0].evidence.as_ref().unwrap();
+/// assert!(evidence.request.starts_with("GET http://127.0.0.1:"), "{}", evidence.request);
+/// assert!(evidence.request.contains("/api/content/library/"));
+/// assert_eq!(evidence.request_body, None);
+/// assert_eq!(evidence.status, 200);
+/// assert!(!evidence.response_body.contains("\"name\""));
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Evidence {
+    /// The method and URL, e.g. `GET https://vc.example/api/content/library`.
     pub request: String,
+    /// The body sent, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body: Option<String>,
+    /// The HTTP status of the answer.
     pub status: u16,
+    /// The answer's body as text (the first 2000 characters).
     pub response_body: String,
 }
 

@@ -58,7 +58,39 @@ pub use forms::Form;
 use tls::Pin;
 pub use tls::{Thumbprint, Thumbprints};
 
-/// How the API connection checks the server's certificate.
+/// How [`download`](crate::download) checks the server's TLS certificate: the `tls` field of
+/// [`DownloadOptions`](crate::DownloadOptions) and of [`CheckOptions`](crate::CheckOptions).
+///
+/// The policy applies to the API connection. A download connection is pinned to the
+/// certificate or thumbprint the server reports for the file's endpoint, and falls back to
+/// this policy when it reports neither. A fake started with
+/// [`DlsimBuilder::tls`](crate::DlsimBuilder::tls) has a self-signed certificate, so the
+/// default [`Verify`](TlsPolicy::Verify) refuses it and a pinned thumbprint accepts it:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// use dlsim::{DownloadError, TlsPolicy};
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).tls().start().await;
+/// let sha256 = fake.certificate().unwrap().sha256.clone();
+/// let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// let mut opts =
+///     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// # let dir = tempfile::tempdir().unwrap();
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+/// assert_eq!(opts.tls, TlsPolicy::Verify);
+/// let err = dlsim::download(&opts, |_event| {}).await.unwrap_err();
+/// assert!(matches!(err, DownloadError::Transport { .. }), "{err}");
+///
+/// opts.tls = TlsPolicy::Thumbprint(sha256.clone());
+/// let report = dlsim::download(&opts, |_event| {}).await.unwrap();
+/// assert_eq!(report.api_certificate.unwrap().sha256, sha256);
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TlsPolicy {
     /// Platform (WebPKI) verification.
@@ -70,18 +102,50 @@ pub enum TlsPolicy {
     Thumbprint(String),
 }
 
-/// What to download, from where, and how patiently.
+/// What [`download`](crate::download) fetches, from where, and how patiently.
+///
+/// Start from [`DownloadOptions::new`] (the defaults of `dlsim download`) and set the public
+/// fields you need. In tests against a fake, a short [`poll_interval`](Self::poll_interval)
+/// keeps the run fast, and [`output_dir`](Self::output_dir) is best a temporary directory:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use dlsim::{DownloadOptions, Form, TlsPolicy};
+///
+/// let mut opts = DownloadOptions::new("https://vc.example", "user", "secret", "item-id");
+/// assert_eq!(opts.form, Form::Api);
+/// assert_eq!(opts.tls, TlsPolicy::Verify);
+/// assert_eq!(opts.output_dir, std::path::PathBuf::from("."));
+/// assert_eq!(opts.poll_interval, Duration::from_secs(1));
+/// assert_eq!(opts.prepare_timeout, Duration::from_secs(300));
+///
+/// opts.form = Form::JsonRpc;
+/// opts.poll_interval = Duration::from_millis(10);
+/// opts.retry.attempts = 1;
+///
+/// // Options that cannot work are refused before anything is sent.
+/// opts.keep_alive_interval = Duration::ZERO;
+/// let err = dlsim::download(&opts, |_event| {}).await.unwrap_err();
+/// assert!(matches!(err, dlsim::DownloadError::Setup(_)), "{err}");
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct DownloadOptions {
     /// `https://host[:port]`, with or without a trailing `/api`.
     pub base_url: String,
+    /// The user to log in as.
     pub username: String,
+    /// That user's password.
     pub password: String,
+    /// The id of the library item whose files are downloaded.
     pub item_id: String,
     /// The wire form the API calls use (`/api` by default).
     pub form: Form,
     /// Files are written here as `<dir>/<file name>` (created if missing).
     pub output_dir: PathBuf,
+    /// How the server's certificate is checked (see [`TlsPolicy`](crate::TlsPolicy)).
     pub tls: TlsPolicy,
     /// How often to ask whether a file is prepared.
     pub poll_interval: Duration,
@@ -96,8 +160,8 @@ pub struct DownloadOptions {
 
 impl DownloadOptions {
     /// Options with the command's defaults: the `/api` form, output `.`, platform TLS
-    /// verification, polling
-    /// every second, 300 s to prepare, keep-alive every 60 s, the default [`RetryPolicy`].
+    /// verification, polling every second, 300 s to prepare, keep-alive every 60 s, the
+    /// default [`RetryPolicy`](crate::RetryPolicy).
     pub fn new(base_url: &str, username: &str, password: &str, item_id: &str) -> Self {
         DownloadOptions {
             base_url: base_url.to_string(),
@@ -115,47 +179,133 @@ impl DownloadOptions {
     }
 }
 
-/// What the client is doing, for progress displays.
+/// What [`download`](crate::download) is doing, told to its `progress` callback as it
+/// happens (for progress bars and logs).
+///
+/// The event borrows from the client, so keep what you need as owned values:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// use std::sync::Mutex;
+/// use dlsim::DownloadEvent;
+///
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// let mut opts =
+///     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// # let dir = tempfile::tempdir().unwrap();
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+/// let seen = Mutex::new(Vec::new());
+/// let report = dlsim::download(&opts, |event| {
+///     let line = match event {
+///         DownloadEvent::LoggedIn { .. } => "logged in".to_string(),
+///         DownloadEvent::Status { file, status } => format!("{file} {status}"),
+///         DownloadEvent::Verified { file, algorithm, .. } => format!("{file} {algorithm} ok"),
+///         _ => return,
+///     };
+///     seen.lock().unwrap().push(line);
+/// })
+/// .await
+/// .unwrap();
+/// assert_eq!(
+///     seen.into_inner().unwrap(),
+///     ["logged in", "alpine.iso PREPARED", "alpine.iso SHA1 ok"]
+/// );
+/// assert!(report.all_verified());
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Event<'a> {
+    /// The client logged in.
     LoggedIn {
+        /// The `/api` URL it talks to.
         api_url: &'a str,
+        /// The certificate the API connection presented (TLS only).
         certificate: Option<&'a Thumbprints>,
     },
+    /// The download session was created.
     SessionCreated {
+        /// The new session's id.
         session_id: &'a str,
     },
-    /// A file's prepare status, whenever it changes.
+    /// A file's prepare status: the one `prepare` answered, then each change.
     Status {
+        /// The file's name.
         file: &'a str,
+        /// Its new status, as the server spells it (`PREPARING`, `PREPARED`, ...).
         status: &'a str,
     },
+    /// A file's download began.
     DownloadStarted {
+        /// The file's name.
         file: &'a str,
+        /// The size the server announced, if it did.
         size: Option<u64>,
     },
     /// Bytes of `file` received so far.
     Progress {
+        /// The file's name.
         file: &'a str,
+        /// Bytes received so far.
         bytes: u64,
     },
+    /// A file's checksum, recomputed from the file on disk, matches the server's.
     Verified {
+        /// The file's name.
         file: &'a str,
+        /// The checksum algorithm (`SHA1`, `MD5`, `SHA256` or `SHA512`).
         algorithm: &'a str,
+        /// The checksum, as the server reported it.
         checksum: &'a str,
     },
     /// Something went wrong that does not decide the outcome (a keep-alive or cleanup call).
     Warning {
+        /// What went wrong.
         message: &'a str,
     },
 }
 
-/// One downloaded and verified file.
+/// One downloaded and verified file, in [`DownloadReport::files`](crate::DownloadReport::files).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// # let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut opts =
+/// #     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+/// let report = dlsim::download(&opts, |_event| {}).await.unwrap();
+/// let file = &report.files[0];
+/// assert_eq!(file.name, "alpine.iso");
+/// assert_eq!(file.bytes, 4096);
+/// assert_eq!(std::fs::metadata(&file.path).unwrap().len(), 4096);
+/// assert_eq!(file.algorithm, "SHA1");
+/// assert_eq!(file.checksum, file.computed);
+/// assert!(file.verified);
+/// assert!(file.uri.starts_with(fake.base_url()));
+/// assert!(file.certificate.is_none(), "the fake serves plain HTTP");
+/// assert_eq!(file.trust, "plain HTTP");
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct FileReport {
+    /// The file's name in the library item.
     pub name: String,
+    /// Where it was written (`<output_dir>/<name>`).
     pub path: PathBuf,
+    /// How many bytes were written.
     pub bytes: u64,
     /// The algorithm of the server's `checksum_info` (`SHA1` when it left it unset).
     pub algorithm: String,
@@ -163,22 +313,63 @@ pub struct FileReport {
     pub checksum: String,
     /// The checksum recomputed from the file on disk.
     pub computed: String,
+    /// Whether the two checksums match (always true in a report: a mismatch is an error).
     pub verified: bool,
+    /// The download URI the server gave for the file.
     pub uri: String,
     /// The certificate the download connection presented (TLS only).
     pub certificate: Option<Thumbprints>,
-    /// How that certificate was checked.
+    /// How that certificate was checked, in words (`plain HTTP` without TLS).
     pub trust: String,
 }
 
-/// The outcome of a successful run.
+/// What a successful [`download`](crate::download) did: the files it wrote and verified, the
+/// session it used, and what it had to retry on the way.
+///
+/// A run that does not complete returns a [`DownloadError`](crate::DownloadError) instead.
+/// Here the first `create` is answered 503 once, and the client waits it out:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// # let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut opts =
+/// #     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+/// use dlsim::{Fault, OpName, What};
+/// fake.add_fault(
+///     Fault::new(What::HttpError { status: 503, retry_after_secs: Some(0) })
+///         .on(OpName::Create)
+///         .call(1),
+/// );
+/// let report = dlsim::download(&opts, |_event| {}).await.unwrap();
+/// assert!(report.all_verified());
+/// assert_eq!(report.total_bytes(), 4096);
+/// assert_eq!(report.item_id, item);
+/// assert!(report.session_deleted);
+/// assert!(report.warnings.is_empty());
+/// assert_eq!(report.retries.len(), 1, "{:?}", report.retries);
+/// assert!(report.summary().contains("alpine.iso"));
+/// assert_eq!(fake.session_count(), 0);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The `/api` URL the client talked to.
     pub api_url: String,
+    /// The library item downloaded.
     pub item_id: String,
+    /// The download session used (the last one, if a lost session was started over).
     pub session_id: String,
     /// The certificate the API connection presented (TLS only).
     pub api_certificate: Option<Thumbprints>,
+    /// Every file of the item, in the order the server listed them.
     pub files: Vec<FileReport>,
     /// Whether the final `delete` of the session succeeded.
     pub session_deleted: bool,
@@ -190,10 +381,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether every file's checksum was verified.
     pub fn all_verified(&self) -> bool {
         self.files.iter().all(|f| f.verified)
     }
 
+    /// The bytes of all files together.
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
     }
@@ -253,7 +446,48 @@ impl Report {
     }
 }
 
-/// Run one whole download session (see the module documentation).
+/// Download every file of one library item the careful way, as `dlsim download` does, and
+/// verify each one.
+///
+/// It logs in, creates a download session, prepares the files and polls until they are
+/// PREPARED, keeps the session alive, streams each file into
+/// [`output_dir`](crate::DownloadOptions::output_dir) (resuming a cut transfer), checks
+/// length, size and checksum, then deletes the session and logs out. Busy answers (503, 429),
+/// connection errors and an expired login are retried as the
+/// [`RetryPolicy`](crate::RetryPolicy) allows. Whatever fails, the session is failed and
+/// deleted before the [`DownloadError`](crate::DownloadError) is returned.
+///
+/// `progress` hears each [`DownloadEvent`](crate::DownloadEvent). Point it at a
+/// [`Dlsim`](crate::Dlsim) to see how a careful client behaves, or at a real vCenter.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// let dir = tempfile::tempdir().unwrap();
+/// let mut opts =
+///     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// opts.output_dir = dir.path().to_path_buf();
+/// opts.poll_interval = std::time::Duration::from_millis(10);
+///
+/// let events = std::sync::atomic::AtomicUsize::new(0);
+/// let report = dlsim::download(&opts, |_event| {
+///     events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+/// })
+/// .await
+/// .unwrap();
+/// assert!(report.all_verified());
+/// assert!(events.into_inner() > 0);
+/// assert!(dir.path().join("alpine.iso").exists());
+/// // The session was deleted and the client logged out, as the fake's journal shows.
+/// assert_eq!(fake.session_count(), 0);
+/// assert_eq!(fake.journal().last().unwrap().op, Some(dlsim::OpName::Logout));
+/// # }
+/// ```
 pub async fn run<F>(opts: &DownloadOptions, progress: F) -> Result<Report, ClientError>
 where
     F: Fn(Event<'_>),
@@ -261,8 +495,44 @@ where
     run_until(opts, progress, std::future::pending()).await
 }
 
-/// [`run`], stopping with [`ClientError::Interrupted`] (after failing and deleting the session)
-/// when `interrupt` completes, e.g. on Ctrl-C.
+/// Like [`download`](crate::download), but stops with
+/// [`DownloadError::Interrupted`](crate::DownloadError::Interrupted) when `interrupt` completes
+/// (e.g. on Ctrl-C), after failing and deleting the session.
+///
+/// Here the run is interrupted as soon as its session exists:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// # let item = fake.item_ids(&fake.library_ids()[0]).unwrap()[0].clone();
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let mut opts =
+/// #     dlsim::DownloadOptions::new(fake.base_url(), fake.username(), fake.password(), &item);
+/// # opts.output_dir = dir.path().to_path_buf();
+/// # opts.poll_interval = std::time::Duration::from_millis(10);
+/// use dlsim::{DownloadError, DownloadEvent, OpName};
+/// let stop = tokio::sync::Notify::new();
+/// let result = dlsim::download_until(
+///     &opts,
+///     |event| {
+///         if let DownloadEvent::SessionCreated { .. } = event {
+///             stop.notify_one();
+///         }
+///     },
+///     stop.notified(),
+/// )
+/// .await;
+/// assert!(matches!(result, Err(DownloadError::Interrupted)));
+/// // The session was failed, then deleted.
+/// assert_eq!(fake.session_count(), 0);
+/// let ops: Vec<_> = fake.journal().iter().filter_map(|e| e.op).collect();
+/// assert!(ops.ends_with(&[OpName::Fail, OpName::Delete, OpName::Logout]), "{ops:?}");
+/// # }
+/// ```
 pub async fn run_until<F, I>(
     opts: &DownloadOptions,
     progress: F,

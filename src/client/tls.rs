@@ -19,7 +19,9 @@ pub use crate::ids::{thumbprint as format_thumbprint, Thumbprints};
 /// A parsed thumbprint; its length tells the algorithm.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Thumbprint {
+    /// A SHA-1 thumbprint (20 bytes).
     Sha1(Vec<u8>),
+    /// A SHA-256 thumbprint (32 bytes).
     Sha256(Vec<u8>),
 }
 
@@ -60,6 +62,7 @@ impl Thumbprint {
         }
     }
 
+    /// `SHA-1` or `SHA-256`.
     pub fn algorithm(&self) -> &'static str {
         match self {
             Thumbprint::Sha1(_) => "SHA-1",
@@ -119,7 +122,9 @@ impl Pin {
 /// A certificate a pinned connection refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
+    /// What the pin accepts, as text.
     pub expected: String,
+    /// The certificate the server presented.
     pub presented: Thumbprints,
 }
 
@@ -132,6 +137,7 @@ pub struct PinVerifier {
 }
 
 impl PinVerifier {
+    /// A verifier that accepts what `pin` allows.
     pub fn new(pin: Pin) -> Self {
         PinVerifier {
             pin,

@@ -26,14 +26,37 @@ pub use target::Evidence;
 /// A wire form the runner can test (the clients' one list of forms).
 pub use crate::client::forms::Form;
 
-/// What to check and how.
+/// What [`check`](crate::check) tests, and how.
+///
+/// Start from [`CheckOptions::new`] (the defaults of `dlsim check`: every form, no slow
+/// rules) and set the public fields you need:
+///
+/// ```
+/// use std::time::Duration;
+/// use dlsim::{CheckOptions, Form, TlsPolicy};
+///
+/// let mut opts = CheckOptions::new("https://vc.example", "user", "secret");
+/// assert_eq!(opts.forms, Form::ALL);
+/// assert_eq!(opts.tls, TlsPolicy::Verify);
+/// assert_eq!(opts.item, None);
+/// assert!(!opts.slow);
+///
+/// opts.forms = vec![Form::Api, Form::JsonRpc];
+/// opts.tls = TlsPolicy::Insecure;
+/// opts.item = Some("an-item-id".into());
+/// opts.poll_interval = Duration::from_millis(10);
+/// ```
 #[derive(Debug, Clone)]
 pub struct CheckOptions {
     /// `https://host[:port]` (a trailing `/api` is accepted).
     pub base_url: String,
+    /// The user to log in as.
     pub username: String,
+    /// That user's password.
     pub password: String,
+    /// The wire forms to test, each in a run of its own (all of them by default).
     pub forms: Vec<Form>,
+    /// How the server's certificate is checked (see [`TlsPolicy`](crate::TlsPolicy)).
     pub tls: crate::client::TlsPolicy,
     /// The library item to use; discovered when unset.
     pub item: Option<String>,
@@ -43,11 +66,15 @@ pub struct CheckOptions {
     pub slow_timeout: Duration,
     /// How long after `expiration_time` an expired session may still answer (lazy cleanup).
     pub expiry_grace: Duration,
+    /// How often to ask whether a file is prepared.
     pub poll_interval: Duration,
+    /// How long a file may take to become PREPARED.
     pub prepare_timeout: Duration,
 }
 
 impl CheckOptions {
+    /// Options with the command's defaults: every form, platform TLS verification, the item
+    /// discovered, no slow rules, polling every 250 ms, 60 s to prepare.
     pub fn new(base_url: &str, username: &str, password: &str) -> Self {
         CheckOptions {
             base_url: base_url.to_string(),
@@ -65,72 +92,243 @@ impl CheckOptions {
     }
 }
 
-/// Why a run could not happen at all (rule failures are not errors: they are the report).
+/// Why a [`check`](crate::check) run could not happen at all. Broken rules are not errors:
+/// they are in the [`CheckReport`](crate::CheckReport).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dlsim::{CheckError, CheckOptions};
+///
+/// let opts = CheckOptions::new("vcenter.example", "user", "secret");
+/// let err = dlsim::check(&opts, |_step| {}).await.unwrap_err();
+/// assert!(matches!(err, CheckError::BadUrl(_)), "{err}");
+///
+/// // Nothing listens any more where a stopped fake was.
+/// let fake = dlsim::Dlsim::start().await;
+/// let opts = CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// fake.stop().await.unwrap();
+/// let err = dlsim::check(&opts, |_step| {}).await.unwrap_err();
+/// assert!(matches!(err, CheckError::Unreachable(_)), "{err}");
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// The base URL is not an `http(s)://host[:port]` URL.
     #[error("{0} (give the server's base URL, e.g. https://vcenter.example.com)")]
     BadUrl(String),
+    /// The HTTP client could not be built (e.g. a bad thumbprint).
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
+    /// The interrupt of [`check_until`](crate::check_until) completed; the sessions the run
+    /// created were deleted.
     #[error("interrupted; the sessions the run created were deleted")]
     Interrupted,
+    /// The endpoint could not be reached at all (refused, TLS, timeout).
     #[error("cannot reach the endpoint: {0}")]
     Unreachable(String),
 }
 
-/// A rule's verdict in one form. A rule the run never got to check is `NotReached`: it fails
-/// the run like a failure (whatever the level), so a run that checked little cannot pass.
-/// `Skip` is only for rules that do not apply to this endpoint or run (plain HTTP, no --slow).
+/// A rule's verdict in one form, in [`RuleResult::outcome`](crate::RuleResult::outcome).
+///
+/// A rule the run never got to check is `NotReached`: it fails the run like a failure
+/// (whatever the level), so a run that checked little cannot pass. `Skip` is only for rules
+/// that do not apply to this endpoint or run (plain HTTP, no `--slow`).
+///
+/// Here every `create` fails, so the rules that need a session are not reached:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// use dlsim::{Fault, OpName, RuleOutcome, What};
+/// let error = What::HttpError { status: 500, retry_after_secs: None };
+/// fake.add_fault(Fault::new(error).on(OpName::Create));
+/// let report = dlsim::check(&opts, |_step| {}).await.unwrap();
+/// let outcome = |id: &str| report.results.iter().find(|r| r.rule.id == id).unwrap().outcome;
+/// assert_eq!(outcome("schema.login"), RuleOutcome::Pass);
+/// assert_eq!(outcome("schema.session-id"), RuleOutcome::Fail);
+/// assert_eq!(outcome("lifecycle.cancel"), RuleOutcome::NotReached);
+/// // The fake serves one item: the list filter cannot be told apart.
+/// assert_eq!(outcome("lifecycle.list-filter"), RuleOutcome::Skip);
+/// assert!(report.count(RuleOutcome::NotReached) > 0);
+/// assert!(!report.passed(false));
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// Every check of the rule held.
     Pass,
+    /// At least one check of the rule failed.
     Fail,
+    /// The run never got to check the rule (an earlier step failed); fails the run.
     NotReached,
+    /// The rule does not apply to this endpoint or run.
     Skip,
 }
 
-/// One way a rule was broken.
+/// One way a rule was broken, in [`RuleResult::failures`](crate::RuleResult::failures) (at
+/// most five are kept per rule and form).
+///
+/// Here the fake writes date-times without milliseconds, breaking `format.date-time`:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder()
+///     .libraries(vec![library])
+///     .violate(dlsim::Violation::DateTimeFormat)
+///     .start()
+///     .await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let report = dlsim::check(&opts, |_step| {}).await.unwrap();
+/// let result = report.results.iter().find(|r| r.rule.id == "format.date-time").unwrap();
+/// let failure = &result.failures[0];
+/// assert!(failure.message.contains("is not YYYY-MM-DDThh:mm:ss.sssZ"), "{}", failure.message);
+/// assert_eq!(failure.evidence.as_ref().unwrap().status, 200);
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Failure {
+    /// What was wrong, in words (`not reached: ...` for a rule not reached).
     pub message: String,
+    /// The request and answer that showed it, when one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence: Option<Evidence>,
 }
 
-/// The verdict on one rule in one form.
+/// The verdict on one rule in one form: an entry of
+/// [`CheckReport::results`](crate::CheckReport::results).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let report = dlsim::check(&opts, |_step| {}).await.unwrap();
+/// let result = report
+///     .results
+///     .iter()
+///     .find(|r| r.rule.id == "lifecycle.cancel" && r.form == dlsim::Form::Api)
+///     .unwrap();
+/// assert_eq!(result.outcome, dlsim::RuleOutcome::Pass);
+/// assert!(result.checks > 0);
+/// assert!(result.failures.is_empty());
+/// assert!(result.seconds >= 0.0);
+/// assert_eq!(result.skip_reason, None);
+///
+/// // The fake serves one item: the list filter cannot be told apart.
+/// let skipped = report.results.iter().find(|r| r.rule.id == "lifecycle.list-filter").unwrap();
+/// assert_eq!(skipped.outcome, dlsim::RuleOutcome::Skip);
+/// assert!(skipped.skip_reason.is_some());
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleResult {
+    /// The rule.
     pub rule: Rule,
+    /// The form it was checked in.
     pub form: Form,
+    /// The verdict.
     pub outcome: Outcome,
     /// How many times the rule was checked.
     pub checks: u32,
     /// The time spent on this rule in this form: every verdict on it counts the time since the
     /// run's previous verdict (so the rules' times add up to the run's, discovery aside).
     pub seconds: f64,
+    /// How the rule was broken (empty when it passed or was skipped).
     pub failures: Vec<Failure>,
+    /// Why the rule was skipped, for [`RuleOutcome::Skip`](crate::RuleOutcome::Skip).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
 }
 
-/// The library item a form's run exercised, and how many files it has.
+/// The library item a form's run exercised, and how many files it has: an entry of
+/// [`CheckReport::items`](crate::CheckReport::items). Unless
+/// [`CheckOptions::item`](crate::CheckOptions::item) names one, the run discovers it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let report = dlsim::check(&opts, |_step| {}).await.unwrap();
+/// let used = &report.items[0];
+/// assert_eq!(used.form, dlsim::Form::Api);
+/// assert_eq!(used.id, fake.item_ids(&fake.library_ids()[0]).unwrap()[0]);
+/// assert_eq!(used.name.as_deref(), Some("alpine"));
+/// assert_eq!(used.files, 1);
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct ItemUsed {
+    /// The form whose run used it.
     pub form: Form,
+    /// The item's id.
     pub id: String,
+    /// The item's name, if the endpoint gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// How many files it has.
     pub files: usize,
 }
 
+/// What a [`check`](crate::check) run found: a [`RuleResult`](crate::RuleResult) per rule and
+/// form, readable by a test or written out as text, JSON or JUnit XML.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let report = dlsim::check(&opts, |_step| {}).await.unwrap();
+/// assert!(report.passed(true), "{}", report.text(true));
+/// assert!(report.target.starts_with("http://127.0.0.1:"));
+/// assert_eq!(report.forms, [dlsim::Form::Api]);
+/// assert!(report.failed_rules().is_empty());
+/// assert_eq!(report.count(dlsim::RuleOutcome::Fail), 0);
+/// let (verified, of) = report.must_verified(dlsim::Form::Api);
+/// assert!(verified > 0 && verified <= of);
+///
+/// assert!(report.text(true).contains("PASSED"));
+/// let json: serde_json::Value = serde_json::from_str(&report.json(true)).unwrap();
+/// assert_eq!(json["passed"], true);
+/// assert!(report.junit(true).contains("<testsuite "));
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The endpoint checked, `scheme://host[:port]`.
     pub target: String,
+    /// The forms checked.
     pub forms: Vec<Form>,
+    /// How long the run took, in seconds.
     pub seconds: f64,
     /// The item each form's run used (none when discovery failed).
     pub items: Vec<ItemUsed>,
+    /// One verdict per rule and form, in catalogue order.
     pub results: Vec<RuleResult>,
     /// Sessions the run created and deleted again.
     pub sessions_cleaned: usize,
@@ -182,6 +380,7 @@ impl Report {
         ids.dedup();
         ids
     }
+    /// How many verdicts (rules times forms) have this outcome.
     pub fn count(&self, outcome: Outcome) -> usize {
         self.results.iter().filter(|r| r.outcome == outcome).count()
     }
@@ -272,12 +471,66 @@ impl Checker {
     }
 }
 
-/// Run every rule against the endpoint. `progress` hears what is being checked.
+/// Check an endpoint of the download-session API against every rule of the contract, as
+/// `dlsim check` does, in each form of [`CheckOptions::forms`](crate::CheckOptions::forms).
+///
+/// It is an ordinary client (point it at a real vCenter or at your own fake): it logs in,
+/// finds an item, drives download sessions through their lifecycle and judges every answer.
+/// Against a [`Dlsim`](crate::Dlsim) it also moves the virtual clock, so the expiry rules run
+/// at once. `progress` hears each step as it starts. The sessions it creates are deleted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let steps = std::sync::Mutex::new(Vec::new());
+/// let report = dlsim::check(&opts, |step| steps.lock().unwrap().push(step.to_string()))
+///     .await
+///     .unwrap();
+/// assert!(report.passed(false), "{}", report.text(false));
+/// assert!(steps.into_inner().unwrap().contains(&"[api] lifecycle".to_string()));
+/// assert_eq!(fake.session_count(), 0);
+/// # }
+/// ```
 pub async fn run(opts: &CheckOptions, progress: impl Fn(&str)) -> Result<Report, CheckError> {
     run_until(opts, progress, std::future::pending()).await
 }
 
-/// Like [`run`], but stops when `interrupt` completes; the sessions created are deleted first.
+/// Like [`check`](crate::check), but stops with
+/// [`CheckError::Interrupted`](crate::CheckError::Interrupted) when `interrupt` completes
+/// (e.g. on Ctrl-C); the sessions created are deleted first.
+///
+/// The run stops at its next step, never in the middle of a request:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let library: dlsim::LibrarySpec = toml::from_str(
+/// #     "name = \"isos\"\n[[items]]\nname = \"alpine\"\nfiles = [{ name = \"alpine.iso\", size = 4096 }]",
+/// # ).unwrap();
+/// let fake = dlsim::Dlsim::builder().libraries(vec![library]).start().await;
+/// let mut opts = dlsim::CheckOptions::new(fake.base_url(), fake.username(), fake.password());
+/// opts.forms = vec![dlsim::Form::Api];
+/// let stop = tokio::sync::Notify::new();
+/// let result = dlsim::check_until(
+///     &opts,
+///     |step| {
+///         if step == "[api] fail" {
+///             stop.notify_one();
+///         }
+///     },
+///     stop.notified(),
+/// )
+/// .await;
+/// assert!(matches!(result, Err(dlsim::CheckError::Interrupted)));
+/// assert_eq!(fake.session_count(), 0);
+/// # }
+/// ```
 pub async fn run_until(
     opts: &CheckOptions,
     progress: impl Fn(&str),
