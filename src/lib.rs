@@ -61,7 +61,7 @@
 //! # }
 //! ```
 
-#![warn(unnameable_types)]
+#![warn(unnameable_types, missing_docs)]
 
 #[cfg(feature = "cli")]
 #[doc(hidden)]

@@ -57,7 +57,7 @@ pub enum ClientError {
         reason: String,
     },
     /// The options cannot work (a zero interval), or the HTTP client could not be built.
-    #[error("cannot set up the HTTP client: {0}")]
+    #[error("cannot start: {0}")]
     Setup(String),
     /// The server answered with an error: an error status with (usually) an error body, or on
     /// JSON-RPC a vAPI error (with HTTP 200).

@@ -21,15 +21,7 @@
 //! - whatever happens, the session is deleted (failed first, when it still can be) and the
 //!   client logs out.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), dlsim::DownloadError> {
-//! use dlsim::{download, DownloadOptions, TlsPolicy};
-//! let mut opts = DownloadOptions::new("https://vc.example", "user", "secret", "item-id");
-//! opts.tls = TlsPolicy::Thumbprint("AB:CD:...".into());
-//! let report = download(&opts, |_event| {}).await?;
-//! print!("{}", report.summary());
-//! # Ok(()) }
-//! ```
+//! Its entry point is [`run`], exported as `dlsim::download` (with its runnable example).
 
 pub mod api;
 mod error;

@@ -117,8 +117,8 @@ pub enum CheckError {
     /// The base URL is not an `http(s)://host[:port]` URL.
     #[error("{0} (give the server's base URL, e.g. https://vcenter.example.com)")]
     BadUrl(String),
-    /// The HTTP client could not be built (e.g. a bad thumbprint).
-    #[error("cannot set up the HTTP client: {0}")]
+    /// The options cannot work (a malformed thumbprint), or the HTTP client could not be built.
+    #[error("cannot start: {0}")]
     Setup(String),
     /// The interrupt of [`check_until`](crate::check_until) completed; the sessions the run
     /// created were deleted.
