@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::model::{ChecksumAlgorithm, ItemModel, LibraryModel, LibraryType, Timestamp};
 
@@ -50,12 +51,13 @@ pub struct FileSpec {
 /// A library item with its files, as the engine uses it.
 #[derive(Debug, Clone)]
 pub struct Item {
-    pub id: String,
+    /// Shared with every session on the item (a session stores no copy).
+    pub id: Arc<str>,
     pub library_id: String,
     pub name: String,
     pub item_type: Option<String>,
     pub description: Option<String>,
-    pub content_version: String,
+    pub content_version: Arc<str>,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
     pub files: Vec<ItemFile>,
     pub source: ItemSource,
@@ -73,7 +75,8 @@ pub enum ItemSource {
 
 #[derive(Debug, Clone)]
 pub struct ItemFile {
-    pub name: String,
+    /// Shared with every session file of it.
+    pub name: Arc<str>,
     pub size: u64,
     /// Directory items: the name of the regular file in the item's directory that holds the
     /// bytes. A symlink inside the directory is resolved here, once, at load; serving opens
@@ -183,7 +186,7 @@ impl Catalog {
                             file: f.name.clone(),
                         });
                     }
-                    if files.iter().any(|g| g.name == f.name) {
+                    if files.iter().any(|g| *g.name == *f.name) {
                         return Err(CatalogError::DuplicateFile {
                             item: it.name.clone(),
                             file: f.name.clone(),
@@ -196,7 +199,7 @@ impl Catalog {
                         });
                     }
                     files.push(ItemFile {
-                        name: f.name.clone(),
+                        name: f.name.as_str().into(),
                         size: f.size,
                         target: f.target.clone(),
                     });
@@ -205,12 +208,12 @@ impl Catalog {
                 items.insert(
                     id.clone(),
                     Item {
-                        id,
+                        id: id.into(),
                         library_id: lib_id.clone(),
                         name: it.name.clone(),
                         item_type: it.item_type.clone(),
                         description: it.description.clone(),
-                        content_version: it.content_version.clone(),
+                        content_version: it.content_version.as_str().into(),
                         checksum_algorithm,
                         files,
                         source: it.source.clone(),
@@ -263,12 +266,12 @@ impl Catalog {
     pub fn item_model(&self, id: &str) -> Option<ItemModel> {
         let it = self.items.get(id)?;
         Some(ItemModel {
-            id: it.id.clone(),
+            id: it.id.to_string(),
             library_id: it.library_id.clone(),
             name: it.name.clone(),
             item_type: it.item_type.clone(),
             description: it.description.clone(),
-            content_version: it.content_version.clone(),
+            content_version: it.content_version.to_string(),
             metadata_version: "1".to_string(),
             version: "1".to_string(),
             size: it.files.iter().map(|f| f.size as i64).sum(),
@@ -319,7 +322,7 @@ impl Catalog {
                     .as_ref()
                     .is_none_or(|t| it.item_type.as_ref() == Some(t))
             })
-            .map(|it| it.id.clone())
+            .map(|it| it.id.to_string())
             .collect()
     }
 }

@@ -191,9 +191,9 @@ struct Store {
     /// Sessions created so far (the last ordinal given).
     created: u64,
     /// Sessions that expired, not yet taken by the server: (deadline, id).
-    expired: Vec<(Timestamp, String)>,
+    expired: Vec<(Timestamp, Arc<str>)>,
     /// Content versions changed by faults, by item id.
-    item_versions: std::collections::HashMap<String, String>,
+    item_versions: std::collections::HashMap<String, Arc<str>>,
 }
 
 impl Store {
@@ -280,7 +280,7 @@ impl Engine {
     }
 
     /// Sessions that expired since the last call: (deadline, id), oldest first.
-    pub fn take_expired(&self) -> Vec<(Timestamp, String)> {
+    pub fn take_expired(&self) -> Vec<(Timestamp, Arc<str>)> {
         use std::sync::atomic::Ordering;
         // A load first: the common case writes nothing, so cores do not fight over the line.
         if !self.expired_pending.load(Ordering::Relaxed)
@@ -375,7 +375,7 @@ impl Engine {
             .item_model(id)
             .ok_or_else(|| errors::item_not_found(id))?;
         if let Some(v) = self.store().0.item_versions.get(id) {
-            item.content_version = v.clone();
+            item.content_version = v.to_string();
         }
         Ok(item)
     }
@@ -415,7 +415,7 @@ impl Engine {
         let client_token = client_token.filter(|_| !self.violates(Violation::ClientToken));
         if let Some(token) = client_token {
             if let Some(existing) = store.sessions.by_client_token(&caller.user, token) {
-                return Ok(existing.id.clone());
+                return Ok(existing.id.to_string());
             }
         }
         let id = store.uuid();
@@ -424,12 +424,12 @@ impl Engine {
         let ordinal = store.created;
         let content_version = store
             .item_versions
-            .get(&item.id)
+            .get(&*item.id)
             .cloned()
             .unwrap_or_else(|| item.content_version.clone());
         store.sessions.insert(Session {
-            id: id.clone(),
-            owner: caller.user.to_string(),
+            id: id.as_str().into(),
+            owner: caller.user.clone(),
             item_id: item.id.clone(),
             content_version,
             ordinal,
@@ -439,19 +439,12 @@ impl Engine {
             progress: 0,
             error_message: None,
             expires: now.plus_millis(self.idle_ms()),
-            content_token,
+            content_token: content_token.into(),
             may_read_storage: caller.has(PRIV_READ_STORAGE),
             files: item
                 .files
                 .iter()
-                .map(|f| SessionFile {
-                    name: f.name.clone(),
-                    size: f.size,
-                    prepare: None,
-                    transfer: Arc::default(),
-                    checksum: None,
-                    faults: None,
-                })
+                .map(|f| SessionFile::new(f.name.clone(), f.size))
                 .collect(),
         });
         Ok(id)
@@ -468,13 +461,13 @@ impl Engine {
         let version = if self.violates(Violation::InitialState) {
             "0".to_string()
         } else {
-            s.content_version.clone()
+            s.content_version.to_string()
         };
         Ok(DownloadSessionModel {
-            id: emit_id.then(|| s.id.clone()),
-            library_item_id: Some(s.item_id.clone()),
+            id: emit_id.then(|| s.id.to_string()),
+            library_item_id: Some(s.item_id.to_string()),
             library_item_content_version: Some(version),
-            error_message: s.error_message.clone(),
+            error_message: s.error_message.as_deref().cloned(),
             client_progress: Some(s.progress),
             state: Some(s.state),
             expiration_time: Some(s.expires),
@@ -548,7 +541,7 @@ impl Engine {
         } else {
             message
         };
-        s.error_message = Some(errors::client_failed(message));
+        s.error_message = Some(Box::new(errors::client_failed(message)));
         Ok(())
     }
 
@@ -606,12 +599,12 @@ impl Engine {
         let pos = s
             .files
             .iter()
-            .position(|f| f.name == name)
+            .position(|f| &*f.name == name)
             .ok_or_else(|| self.unknown_file(id, name))?;
         let mut info = self.file_info(s, &s.files[pos], now);
         if self.violates(Violation::PrepareForwardOnly) && info.status == PrepareStatus::Prepared {
             // Report PREPARING once after PREPARED: a status that moves backwards.
-            if !s.files[pos].transfer.take_regression() {
+            if !s.files[pos].transfer().take_regression() {
                 info.status = PrepareStatus::Preparing;
                 info.download_endpoint = None;
             }
@@ -636,7 +629,7 @@ impl Engine {
         let pos = s
             .files
             .iter()
-            .position(|f| f.name == name)
+            .position(|f| &*f.name == name)
             .ok_or_else(|| self.unknown_file(id, name))?;
         if s.state != State::Active {
             return Err(errors::not_active(id, s.state, "prepare a file of"));
@@ -705,17 +698,17 @@ impl Engine {
             other => other,
         };
         let prepared = status == PrepareStatus::Prepared;
-        let mut checksum_info = f.transfer.checksum().cloned();
+        let mut checksum_info = f.served_checksum().cloned();
         if marks.wrong_checksum || self.violates(Violation::SizeAndChecksum) {
             if let Some(c) = checksum_info.as_mut() {
                 c.checksum = c.checksum.chars().rev().collect();
             }
         }
         FileInfo {
-            name: f.name.clone(),
+            name: f.name.to_string(),
             size: (prepared || checksum_info.is_some())
                 .then_some((f.size as i64).saturating_add(marks.size_delta)),
-            bytes_transferred: f.transfer.bytes_served() as i64,
+            bytes_transferred: f.bytes_served() as i64,
             status,
             download_endpoint: match f.prepare {
                 Some(p) if prepared => Some(self.endpoint(s, f, p.endpoint)),
@@ -783,7 +776,7 @@ impl Engine {
         let f = s
             .files
             .iter()
-            .find(|f| f.name == file_name)
+            .find(|f| &*f.name == file_name)
             .ok_or(DownloadRefused::NotFound)?;
         let info = self.file_info(s, f, now);
         let https = f.prepare.is_some_and(|p| p.endpoint == EndpointType::Https);
@@ -802,19 +795,19 @@ impl Engine {
             .find(|i| i.name == f.name)
             .and_then(|i| i.target.clone());
         Some(Download {
-            item_id: s.item_id.clone(),
-            file_name: f.name.clone(),
+            item_id: s.item_id.to_string(),
+            file_name: f.name.to_string(),
             target,
             size: f.size,
             source: item.source.clone(),
             item_files: item
                 .files
                 .iter()
-                .map(|i| (i.name.clone(), i.size))
+                .map(|i| (i.name.to_string(), i.size))
                 .collect(),
             content_seed: self.config.content_seed,
             algorithm: item.checksum_algorithm.unwrap_or(ChecksumAlgorithm::Sha1),
-            transfer: f.transfer.clone(),
+            transfer: f.transfer().clone(),
             checksum: f.checksum.clone(),
             corrupt_at: f.marks().corrupt_at,
         })
@@ -891,14 +884,14 @@ impl Engine {
             What::ContentVersionChange { version } => {
                 let current = store
                     .item_versions
-                    .get(&item)
+                    .get(&*item)
                     .cloned()
                     .or_else(|| self.catalog.item(&item).map(|i| i.content_version.clone()));
                 let next = version.clone().unwrap_or_else(|| {
                     let n = current.and_then(|c| c.parse::<u64>().ok()).unwrap_or(1);
                     (n + 1).to_string()
                 });
-                store.item_versions.insert(item, next);
+                store.item_versions.insert(item.to_string(), next.into());
                 return true;
             }
             _ => {}
@@ -911,10 +904,10 @@ impl Engine {
             What::SessionError(m) => {
                 if s.state == State::Active {
                     s.state = State::Error;
-                    s.error_message = Some(m.to_message(
+                    s.error_message = Some(Box::new(m.to_message(
                         &format!("{}.session_error", errors::PREFIX),
                         "The download session failed on the server.",
-                    ));
+                    )));
                 }
                 return true;
             }
@@ -928,7 +921,7 @@ impl Engine {
             _ => {}
         }
         for f in s.files.iter_mut().filter(|f| match (file, glob) {
-            (Some(name), _) => f.name == name,
+            (Some(name), _) => &*f.name == name,
             (None, Some(g)) => crate::faults::rule::glob_match(g, &f.name),
             (None, None) => true,
         }) {
@@ -969,10 +962,10 @@ fn rng_of(config: &EngineConfig) -> StdRng {
 /// What fault rules match on about a download session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionFacts {
-    pub id: String,
+    pub id: Arc<str>,
     pub ordinal: u64,
-    pub item: String,
-    pub owner: String,
+    pub item: Arc<str>,
+    pub owner: Arc<str>,
 }
 
 impl SessionFacts {

@@ -289,7 +289,7 @@ pub fn record(state: &AppState, entry: Entry) {
             time: deadline,
             method: "EVENT".into(),
             path: "session.expired".into(),
-            session: Some(id),
+            session: Some(id.to_string()),
             ..Entry::default()
         });
     }

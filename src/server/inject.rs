@@ -63,7 +63,7 @@ pub fn consult(state: &AppState, t: &Target<'_>) -> Injected {
     let point = Point {
         op: t.op,
         form: t.form,
-        item: t.item.or(facts.as_ref().map(|f| f.item.as_str())),
+        item: t.item.or(facts.as_ref().map(|f| &*f.item)),
         file: t.file,
         user: user.as_deref(),
         session: ordinal,
