@@ -38,6 +38,7 @@ use super::tls::Thumbprints;
 /// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The base URL is not an `http(s)://host[:port]` URL.
     #[error("invalid base URL {url:?}: {reason}")]

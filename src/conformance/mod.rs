@@ -113,6 +113,7 @@ impl CheckOptions {
 /// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckError {
     /// The base URL is not an `http(s)://host[:port]` URL.
     #[error("{0} (give the server's base URL, e.g. https://vcenter.example.com)")]
@@ -162,6 +163,7 @@ pub enum CheckError {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Every check of the rule held.
     Pass,
@@ -368,7 +370,8 @@ impl Report {
         let total = must.clone().count();
         (must.filter(|r| r.outcome == Outcome::Pass).count(), total)
     }
-    /// The ids of the rules that failed in any form.
+    /// The ids of the rules that failed in any form. Rules the run could not reach are not
+    /// listed, though they fail it too: count them with `count(RuleOutcome::NotReached)`.
     pub fn failed_rules(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self
             .results

@@ -282,6 +282,7 @@ pub struct When {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum FormName {
     /// The REST API under `/api`.
     Api,
@@ -396,6 +397,7 @@ impl From<PrepareStatusName> for PrepareStatus {
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
 pub enum What {
     // ---- state ----
     /// The file's preparation ends in ERROR with this message.
@@ -516,6 +518,7 @@ fn one() -> i64 {
 /// assert_eq!(What::ExpireNow.family(), FaultFamily::Session);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Family {
     /// Changes a session or its files in the engine.
     Session,

@@ -53,6 +53,7 @@ pub struct Scenario {
 /// # }
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScenarioError {
     /// Neither a shelf scenario nor an existing file has that name.
     #[error("no scenario {name:?} on the shelf and no such file; the shelf has: {shelf}")]

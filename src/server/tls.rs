@@ -63,6 +63,7 @@ pub struct Certificate {
 ///     std::fs::read(missing).unwrap_err()));
 /// ```
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// Generating a self-signed certificate failed.
     #[error("cannot generate a certificate: {0}")]
