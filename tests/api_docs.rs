@@ -107,14 +107,23 @@ fn doc_of(text: &str, name: &str) -> Option<String> {
     Some(doc.join("\n"))
 }
 
-/// Whether a doc comment has a code block rustdoc runs.
+/// Whether a doc comment has a code block rustdoc runs: an opening fence with no tag or a
+/// `rust` tag, and none that is `ignore`, `no_run` or `compile_fail` (a `text` block is no
+/// example).
 fn has_running_example(doc: &str) -> bool {
-    doc.lines().any(|l| {
-        let l = l.trim();
-        l.starts_with("```") && l.len() > 3 || l == "```"
-    }) && !doc
+    // Fences alternate: opening, closing. An opening fence's tag is its attribute list.
+    let openings: Vec<Vec<&str>> = doc
         .lines()
-        .any(|l| l.trim().starts_with("```") && (l.contains("ignore") || l.contains("no_run")))
+        .filter_map(|l| l.trim().strip_prefix("```"))
+        .step_by(2)
+        .map(|tag| tag.split(',').map(str::trim).collect())
+        .collect();
+    let not_run = |attrs: &Vec<&str>| {
+        attrs
+            .iter()
+            .any(|a| matches!(*a, "ignore" | "no_run" | "compile_fail"))
+    };
+    !openings.iter().any(not_run) && openings.iter().any(|a| matches!(a[0], "" | "rust"))
 }
 
 /// The root exports without a running doc example, or whose definition was not found.
@@ -163,7 +172,7 @@ fn the_check_finds_an_export_without_example() {
     std::fs::create_dir(src.join("shapes")).unwrap();
     std::fs::write(
         src.join("shapes").join("mod.rs"),
-        "/// A circle.\n///\n/// ```no_run\n/// let c = Circle;\n/// ```\n#[derive(Debug)]\npub struct Circle;\n\n/// A square, with no example.\npub fn square() {}\n",
+        "/// A circle.\n///\n/// ```no_run\n/// let c = Circle;\n/// ```\n#[derive(Debug)]\npub struct Circle;\n\n/// A square, with text only.\n///\n/// ```text\n/// [ ]\n/// ```\npub fn square() {}\n",
     )
     .unwrap();
     assert_eq!(
