@@ -237,21 +237,14 @@ pub async fn login(s: &Server) -> Result<String, String> {
 // ---------------------------------------------------------------------------------------------
 // The API workloads
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Form {
-    Api,
-    Rest,
-    JsonRpc,
-}
+pub use dlsim::Form;
 
-impl Form {
-    pub const ALL: [Form; 3] = [Form::Api, Form::Rest, Form::JsonRpc];
-    pub fn name(self) -> &'static str {
-        match self {
-            Form::Api => "/api",
-            Form::Rest => "/rest",
-            Form::JsonRpc => "JSON-RPC",
-        }
+/// How the tables and the JSON name a form.
+pub fn label(form: Form) -> &'static str {
+    match form {
+        Form::Api => "/api",
+        Form::Rest => "/rest",
+        Form::JsonRpc => "JSON-RPC",
     }
 }
 
@@ -656,9 +649,9 @@ async fn api(run: &mut Run) -> Result<(), String> {
                     Some(server.pid()),
                 )
                 .await;
-                row(&format!("{} {}", form.name(), op.name()), conns, &s, cpu);
+                row(&format!("{} {}", label(form), op.name()), conns, &s, cpu);
                 let mut j = stats_json(&s, cpu);
-                j["form"] = json!(form.name());
+                j["form"] = json!(label(form));
                 j["op"] = json!(op.name());
                 j["connections"] = json!(conns);
                 rows.push(j);
@@ -693,7 +686,7 @@ async fn api(run: &mut Run) -> Result<(), String> {
     for form in Form::ALL {
         let r = Requests::new(form, &server.target.host, &token);
         variants.push((
-            form.name().into(),
+            label(form).into(),
             server.target.clone(),
             unit(Op::GetSession, &r, &session),
             Some(server.pid()),
@@ -1239,33 +1232,33 @@ fn ratios(run: &mut Run) {
         r.insert(
             format!(
                 "{} get-session vs bare hyper, req/s, {mid} conn, alternating",
-                form.name()
+                label(form)
             ),
-            div(alt(form.name()), alt("bare hyper"), "median_per_second"),
+            div(alt(label(form)), alt("bare hyper"), "median_per_second"),
         );
         r.insert(
             format!(
                 "{} get-session vs bare hyper, p99, {mid} conn, alternating",
-                form.name()
+                label(form)
             ),
-            div(alt(form.name()), alt("bare hyper"), "median_p99_ms"),
+            div(alt(label(form)), alt("bare hyper"), "median_p99_ms"),
         );
     }
     for form in [Form::Rest, Form::JsonRpc] {
         r.insert(
             format!(
                 "{} vs /api get-session, req/s, {mid} conn, alternating",
-                form.name()
+                label(form)
             ),
-            div(alt(form.name()), alt("/api"), "median_per_second"),
+            div(alt(label(form)), alt("/api"), "median_per_second"),
         );
         r.insert(
             format!(
                 "{} vs /api get-session, server CPU per request, alternating",
-                form.name()
+                label(form)
             ),
             div(
-                alt(form.name()),
+                alt(label(form)),
                 alt("/api"),
                 "median_server_cpu_us_per_unit",
             ),
@@ -1287,9 +1280,9 @@ fn ratios(run: &mut Run) {
     for form in [Form::Rest, Form::JsonRpc] {
         for op in Op::ALL {
             r.insert(
-                format!("{} vs /api {}, req/s, {mid} conn", form.name(), op.name()),
+                format!("{} vs /api {}, req/s, {mid} conn", label(form), op.name()),
                 div(
-                    get(form.name(), op.name(), mid),
+                    get(label(form), op.name(), mid),
                     get("/api", op.name(), mid),
                     "per_second",
                 ),
