@@ -485,20 +485,27 @@ impl FileConfig {
     }
 }
 
+/// The example configuration of this module's docs, as a file would hold it (the tests and
+/// the fuzzing seeds read it, so the documented example is always a tested one).
+#[cfg(test)]
+pub(crate) fn documented_example() -> String {
+    include_str!("config.rs")
+        .lines()
+        .skip_while(|l| !l.starts_with("//! ```toml"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("//! ```"))
+        .map(|l| l.trim_start_matches("//!").trim_start())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn documented_example_parses_and_applies() {
-        let text = include_str!("config.rs")
-            .lines()
-            .skip_while(|l| !l.starts_with("//! ```toml"))
-            .skip(1)
-            .take_while(|l| !l.starts_with("//! ```"))
-            .map(|l| l.trim_start_matches("//!").trim_start())
-            .collect::<Vec<_>>()
-            .join("\n");
+        let text = documented_example();
         let fc = FileConfig::parse(&text).unwrap();
         let mut c = ServerConfig::default();
         fc.apply(&mut c).unwrap();

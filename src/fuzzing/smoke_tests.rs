@@ -476,14 +476,7 @@ fn texts(scenarios: bool) -> Vec<String> {
             .collect()
     } else {
         vec![
-            include_str!("../config.rs")
-                .lines()
-                .skip_while(|l| !l.starts_with("//! ```toml"))
-                .skip(1)
-                .take_while(|l| !l.starts_with("//! ```"))
-                .map(|l| l.trim_start_matches("//!").trim_start())
-                .collect::<Vec<_>>()
-                .join("\n"),
+            crate::config::documented_example(),
             "seed = 7\nidle_timeout_secs = 60\n[[users]]\nname = \"a\"\npassword = \"b\"\n".into(),
             "[tls]\nenabled = true\n[prepare]\nrequested_ms = 1\n".into(),
         ]
